@@ -1,0 +1,122 @@
+//! Command-line arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// queuelake: Asterisk queue_log into a Parquet lake, with SQL and KPIs.
+#[derive(Parser, Debug)]
+#[command(name = "queuelake", version, about)]
+pub struct Cli {
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true, env = "QUEUELAKE_LOG_JSON")]
+    pub log_json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Import queue_log files (plain or .gz, rotated siblings included) into the lake.
+    Ingest(IngestArgs),
+    /// Run one read-only SQL query over the lake.
+    Sql(SqlArgs),
+    /// Follow a live queue_log into the lake and serve the HTTP API.
+    Serve(ServeArgs),
+}
+
+/// Settings shared by the commands that read the lake.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KpiArgs {
+    /// Interval length for interval_stats, in minutes (15, 30 or 60).
+    #[arg(long, default_value_t = 15, env = "QUEUELAKE_INTERVAL_MINUTES")]
+    pub interval_minutes: u32,
+    /// IANA time zone of the contact center.
+    #[arg(long, default_value = "UTC", env = "QUEUELAKE_TIME_ZONE")]
+    pub time_zone: String,
+    /// Service-level threshold in seconds.
+    #[arg(long, default_value_t = 20, env = "QUEUELAKE_SL_THRESHOLD_S")]
+    pub sl_threshold_s: u32,
+    /// Abandons shorter than this many seconds are short abandons.
+    #[arg(long, default_value_t = 5, env = "QUEUELAKE_SHORT_ABANDON_S")]
+    pub short_abandon_s: u32,
+    /// After-call work in seconds, added to AHT.
+    #[arg(long, default_value_t = 0, env = "QUEUELAKE_ACW_S")]
+    pub acw_s: u32,
+    /// Memory a query may use, in MiB.
+    #[arg(long, default_value_t = 2048, env = "QUEUELAKE_QUERY_MEMORY_MB")]
+    pub query_memory_mb: u64,
+    /// Deadline of a query, in milliseconds.
+    #[arg(long, default_value_t = 30_000, env = "QUEUELAKE_QUERY_TIMEOUT_MS")]
+    pub query_timeout_ms: u64,
+}
+
+/// `queuelake ingest`.
+#[derive(clap::Args, Debug)]
+pub struct IngestArgs {
+    /// The lake folder.
+    #[arg(long, env = "QUEUELAKE_DATA")]
+    pub data: PathBuf,
+    /// Commit after this many lines.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub commit_rows: usize,
+    /// Files to import, in any order (they are ordered by their first line's time).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Output formats of `sql`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A boxed text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// JSON: columns with types, and rows.
+    Json,
+}
+
+/// `queuelake sql`.
+#[derive(clap::Args, Debug)]
+pub struct SqlArgs {
+    /// The lake folder.
+    #[arg(long, env = "QUEUELAKE_DATA")]
+    pub data: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// KPI and query settings.
+    #[command(flatten)]
+    pub kpi: KpiArgs,
+    /// The query.
+    pub query: String,
+}
+
+/// `queuelake serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The lake folder.
+    #[arg(long, env = "QUEUELAKE_DATA")]
+    pub data: PathBuf,
+    /// The live queue_log to follow.
+    #[arg(long, env = "QUEUELAKE_QUEUE_LOG")]
+    pub queue_log: PathBuf,
+    /// Address of the HTTP API (port 0 picks a free port, which is logged).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "QUEUELAKE_LISTEN")]
+    pub listen: SocketAddr,
+    /// Commit rows held in memory after this many seconds.
+    #[arg(long, default_value_t = 60, env = "QUEUELAKE_FLUSH_SECONDS")]
+    pub flush_seconds: u64,
+    /// Commit once this many rows are held in memory.
+    #[arg(long, default_value_t = 200_000, env = "QUEUELAKE_FLUSH_ROWS")]
+    pub flush_rows: usize,
+    /// Poll the file this often (milliseconds) besides file-change events.
+    #[arg(long, default_value_t = 250, env = "QUEUELAKE_POLL_MS")]
+    pub poll_ms: u64,
+    /// KPI and query settings.
+    #[command(flatten)]
+    pub kpi: KpiArgs,
+}

@@ -1,0 +1,88 @@
+//! One module per subcommand, and what they share.
+
+mod ingest;
+mod serve;
+mod sql;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use queuelake_engine::kpi::KpiSettings;
+use queuelake_engine::lake::Lake;
+use queuelake_engine::live::LiveTable;
+use queuelake_engine::session::{QueryEngine, QueryLimits};
+use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
+
+use crate::cli::{Command, KpiArgs};
+
+/// Runs a subcommand.
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Ingest(args) => ingest::run(args).await,
+        Command::Sql(args) => sql::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+impl KpiArgs {
+    /// The KPI settings these arguments give.
+    pub fn kpi(&self) -> KpiSettings {
+        KpiSettings {
+            interval_minutes: self.interval_minutes,
+            time_zone: self.time_zone.clone(),
+            sl_threshold_s: self.sl_threshold_s,
+            short_abandon_s: self.short_abandon_s,
+            acw_s: self.acw_s,
+        }
+    }
+
+    /// The query limits these arguments give.
+    pub fn limits(&self) -> QueryLimits {
+        QueryLimits {
+            memory_limit_mb: self.query_memory_mb,
+            timeout_ms: self.query_timeout_ms,
+        }
+    }
+}
+
+/// The `queue_log` table as committed now, for readers that do not write.
+pub async fn committed_queue_log(lake: &Lake) -> anyhow::Result<LiveTable> {
+    let snapshot = lake.snapshot(QUEUE_LOG).await?;
+    Ok(LiveTable::new(
+        lake.clone(),
+        QUEUE_LOG,
+        QUEUE_LOG_SCHEMA.clone(),
+        &snapshot,
+    )?)
+}
+
+/// A query engine over the given tables.
+pub async fn engine(tables: &[LiveTable], kpi: &KpiArgs) -> anyhow::Result<QueryEngine> {
+    Ok(QueryEngine::new(tables, &kpi.kpi(), kpi.limits()).await?)
+}
+
+/// Opens the lake at `data`, which must exist for readers.
+pub fn open_existing_lake(data: &Path) -> anyhow::Result<Lake> {
+    if !data.is_dir() {
+        anyhow::bail!(
+            "no lake at {}: run `queuelake ingest --data {} FILE...` first",
+            data.display(),
+            data.display()
+        );
+    }
+    Ok(Lake::open_local(data)?)
+}

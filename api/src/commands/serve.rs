@@ -1,0 +1,117 @@
+//! `queuelake serve`: follow the live queue_log into the lake and serve the
+//! HTTP API over it. SIGTERM or Ctrl-C commits what is held and exits 0.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use queuelake_engine::lake::{Lake, WriterSettings};
+use queuelake_engine::live::LiveTable;
+use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA, QUEUE_LOG_TS_COLUMN};
+use queuelake_ingest::queue_log::deadletter::DeadLetters;
+use queuelake_ingest::queue_log::tail::{TailOptions, Tailer};
+
+use crate::cli::ServeArgs;
+use crate::commands::engine;
+use crate::http::{AppState, router};
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let lake = Lake::open_local(&args.data)?;
+    let lock = lake.lock_writer()?;
+    let writer = lake
+        .table_writer(
+            &lock,
+            QUEUE_LOG,
+            QUEUE_LOG_SCHEMA.clone(),
+            QUEUE_LOG_TS_COLUMN,
+            WriterSettings::default(),
+        )
+        .await?;
+    let live = LiveTable::new(
+        lake.clone(),
+        QUEUE_LOG,
+        QUEUE_LOG_SCHEMA.clone(),
+        writer.snapshot(),
+    )?;
+    let engine = engine(std::slice::from_ref(&live), &args.kpi).await?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = TailOptions {
+        poll: Duration::from_millis(args.poll_ms),
+        flush_interval: Duration::from_secs(args.flush_seconds),
+        flush_rows: args.flush_rows,
+    };
+    let tailer = Tailer::new(
+        args.queue_log.clone(),
+        writer,
+        live,
+        DeadLetters::open(lake.root())?,
+        options,
+        tokio::runtime::Handle::current(),
+    );
+    let tail_stop = stop.clone();
+    let tail_thread = std::thread::Builder::new()
+        .name("queue_log-tail".into())
+        .spawn(move || {
+            let result = tailer.run(tail_stop.clone());
+            tail_stop.store(true, Ordering::SeqCst); // a failed tail stops the server
+            result
+        })?;
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data = %args.data.display(), queue_log = %args.queue_log.display(), "queuelake listening");
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    let state = Arc::new(AppState { engine });
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal());
+
+    let tail_watch = {
+        let stop = stop.clone();
+        async move {
+            // Set when the tail thread ends on its own (an error): stop serving.
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    tokio::select! {
+        r = server => r?,
+        () = tail_watch => {}
+    }
+    stop.store(true, Ordering::SeqCst);
+    let stats = tokio::task::spawn_blocking(move || tail_thread.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the tail thread panicked"))??;
+    tracing::info!(
+        rows = stats.rows,
+        dead_letters = stats.dead_letters,
+        "stopped; everything read is committed"
+    );
+    drop(lock);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: committing what is held");
+}

@@ -1,0 +1,35 @@
+//! The `queuelake` binary: CLI over the ingest and engine crates, and the
+//! HTTP API.
+//!
+//! Modules:
+//! - [`cli`]: arguments.
+//! - [`commands`]: one module per subcommand (`ingest`, `sql`, `serve`).
+//! - [`http`]: the axum API served by `serve`.
+
+mod cli;
+mod commands;
+mod http;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    commands::init_logging(cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The queuelake engine: the Parquet lake and the SQL session over it.
+//!
+//! Data flow: a source builds Arrow batches ([`tables`]) and hands them,
+//! with the source positions they reach, to a [`lake::TableWriter`], which
+//! writes Parquet and commits files and positions in one atomic step
+//! ([`lake::log`]). A [`live::LiveTable`] shows DataFusion the committed
+//! files plus the rows still in memory; a [`session::QueryEngine`] answers
+//! read-only SQL over those tables and the KPI views ([`kpi`]), and
+//! [`output`] renders results.
+//!
+//! Modules:
+//! - [`tables`]: schemas of the raw tables and the `queue_log` row builder.
+//! - [`lake`]: storage, commit log, writer (append, compaction, vacuum), writer lock.
+//! - [`live`]: the DataFusion table provider over files + memory.
+//! - [`kpi`]: KPI settings and the SQL views from `sql/views/`.
+//! - [`session`]: the read-only query session with memory and time limits.
+//! - [`output`]: JSON, CSV and text-table renderings.
+//! - [`error`]: the crate's error type.
+
+pub mod error;
+pub mod kpi;
+pub mod lake;
+pub mod live;
+pub mod output;
+pub mod session;
+pub mod tables;
+
+pub use error::{EngineError, Result};

@@ -1,0 +1,125 @@
+//! The read-only SQL session over the lake.
+//!
+//! Analyst SQL runs through [`QueryEngine::query`]: DDL, DML (INSERT,
+//! COPY, …) and statements (SET, …) are refused by DataFusion's
+//! `SQLOptions` before planning, URL tables stay disabled so SQL cannot
+//! read files, and every query gets its own memory pool and a deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::view::ViewTable;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::SessionConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+use crate::kpi::{self, KpiSettings};
+use crate::live::LiveTable;
+
+/// Limits applied to every analyst query.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryLimits {
+    /// Memory a query may hold for sorts, joins and aggregates, in MiB.
+    pub memory_limit_mb: u64,
+    /// Wall-clock deadline of a query, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            memory_limit_mb: 2048,
+            timeout_ms: 30_000,
+        }
+    }
+}
+
+/// A query's answer.
+#[derive(Debug)]
+pub struct QueryResult {
+    /// Column names and types.
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// The SQL session: raw tables and views, read-only.
+pub struct QueryEngine {
+    ctx: SessionContext,
+    limits: QueryLimits,
+}
+
+impl QueryEngine {
+    /// A session over `tables`, with the views rendered from `kpi`.
+    pub async fn new(tables: &[LiveTable], kpi: &KpiSettings, limits: QueryLimits) -> Result<Self> {
+        let config = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        for table in tables {
+            ctx.register_table(table.name(), Arc::new(table.clone()))?;
+        }
+        for view in kpi::VIEWS {
+            let sql = kpi::render(view.sql, kpi)?;
+            let plan = ctx.state().create_logical_plan(&sql).await.map_err(|e| {
+                EngineError::InvalidSetting {
+                    name: format!("view {}", view.name),
+                    reason: e.to_string(),
+                }
+            })?;
+            ctx.register_table(view.name, Arc::new(ViewTable::new(plan, Some(sql))))?;
+        }
+        Ok(QueryEngine { ctx, limits })
+    }
+
+    /// Runs one read-only statement under the limits.
+    pub async fn query(&self, sql: &str) -> Result<QueryResult> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(self.limits.memory_limit_mb as usize * 1024 * 1024, 1.0)
+            .build_arc()?;
+        let state = SessionStateBuilder::new_from_existing(self.ctx.state())
+            .with_runtime_env(runtime)
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let timeout = Duration::from_millis(self.limits.timeout_ms);
+        let run = async {
+            let df = ctx.sql_with_options(sql, options).await.map_err(refusal)?;
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await?;
+            Ok(QueryResult { schema, batches })
+        };
+        tokio::time::timeout(timeout, run)
+            .await
+            .map_err(|_| EngineError::QueryTimeout(self.limits.timeout_ms))?
+    }
+}
+
+/// Planning errors are the user's: keep DataFusion's message (it names the
+/// line and column, or the refused statement) but mark it as a refusal.
+fn refusal(e: datafusion::error::DataFusionError) -> EngineError {
+    let msg = e.strip_backtrace();
+    if msg.contains("not supported")
+        || msg.contains("DDL")
+        || msg.contains("DML")
+        || msg.contains("Statement")
+    {
+        EngineError::QueryRefused(format!("refused: queuelake SQL is read-only ({msg})"))
+    } else {
+        EngineError::QueryRefused(msg)
+    }
+}

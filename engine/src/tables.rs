@@ -1,0 +1,131 @@
+//! Schemas of the raw lake tables, and the builder that fills `queue_log`.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{
+    ArrayRef, RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// Name of the raw queue_log table.
+pub const QUEUE_LOG: &str = "queue_log";
+
+/// Schema of `queue_log`: one row per line, lineage included.
+pub static QUEUE_LOG_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let text = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    Arc::new(Schema::new(vec![
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        text("callid", false),
+        text("queue", false),
+        text("agent", false),
+        text("event", false),
+        text("data", false),
+        text("data1", true),
+        text("data2", true),
+        text("data3", true),
+        text("data4", true),
+        text("data5", true),
+        text("source", false),
+        Field::new("byte_offset", DataType::UInt64, false),
+    ]))
+});
+
+/// Index of the `ts` column in [`QUEUE_LOG_SCHEMA`].
+pub const QUEUE_LOG_TS_COLUMN: usize = 0;
+
+/// Accumulates `queue_log` rows and turns them into a [`RecordBatch`].
+///
+/// Text columns take raw bytes and decode them lossily: the lake stores
+/// UTF-8, and a Latin-1 caller name becomes U+FFFD rather than a lost line.
+pub struct QueueLogBuilder {
+    ts: TimestampMicrosecondBuilder,
+    text: [StringBuilder; 10],
+    source: StringBuilder,
+    byte_offset: UInt64Builder,
+    rows: usize,
+}
+
+/// One line's values, as the builder takes them.
+pub struct QueueLogRow<'a> {
+    /// Unix seconds.
+    pub epoch: i64,
+    /// callid, queue, agent, event, data (whole payload).
+    pub header: [&'a [u8]; 5],
+    /// data1..data5, `None` where the payload does not reach.
+    pub data: [Option<&'a [u8]>; 5],
+    /// The source's identity.
+    pub source: &'a str,
+    /// Where the line starts in the source.
+    pub byte_offset: u64,
+}
+
+impl Default for QueueLogBuilder {
+    fn default() -> Self {
+        Self::with_capacity(8192)
+    }
+}
+
+impl QueueLogBuilder {
+    /// A builder with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
+        QueueLogBuilder {
+            ts: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            text: std::array::from_fn(|_| StringBuilder::with_capacity(rows, rows * 8)),
+            source: StringBuilder::with_capacity(rows, rows * 20),
+            byte_offset: UInt64Builder::with_capacity(rows),
+            rows: 0,
+        }
+    }
+
+    /// Rows appended since the last [`QueueLogBuilder::finish`].
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row is pending.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one line.
+    pub fn append(&mut self, row: &QueueLogRow<'_>) {
+        self.ts.append_value(row.epoch.saturating_mul(1_000_000));
+        for (builder, value) in self.text.iter_mut().zip(row.header) {
+            append_text(builder, value);
+        }
+        for (builder, value) in self.text[5..].iter_mut().zip(row.data) {
+            match value {
+                Some(v) => append_text(builder, v),
+                None => builder.append_null(),
+            }
+        }
+        self.source.append_value(row.source);
+        self.byte_offset.append_value(row.byte_offset);
+        self.rows += 1;
+    }
+
+    /// The pending rows as a batch; the builder is empty afterwards.
+    pub fn finish(&mut self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(13);
+        columns.push(Arc::new(self.ts.finish()));
+        for b in self.text.iter_mut() {
+            columns.push(Arc::new(b.finish()));
+        }
+        columns.push(Arc::new(self.source.finish()));
+        columns.push(Arc::new(self.byte_offset.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(QUEUE_LOG_SCHEMA.clone(), columns)
+            .expect("builder columns match QUEUE_LOG_SCHEMA by construction")
+    }
+}
+
+fn append_text(builder: &mut StringBuilder, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => builder.append_value(s),
+        Err(_) => builder.append_value(String::from_utf8_lossy(bytes)),
+    }
+}

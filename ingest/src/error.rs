@@ -1,0 +1,45 @@
+//! The ingest crate's error type.
+
+/// What can stop a source (a bad line never does: it becomes a dead letter).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Reading a source file failed.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Writing the dead-letter file failed.
+    #[error("writing dead letters to {path}: {source}")]
+    DeadLetter {
+        /// The dead-letter file.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The lake refused a commit or could not be read.
+    #[error(transparent)]
+    Engine(#[from] queuelake_engine::EngineError),
+    /// Watching the file for changes failed.
+    #[error("watching {path}: {source}")]
+    Watch {
+        /// The watched path.
+        path: String,
+        /// The underlying error.
+        source: notify::Error,
+    },
+}
+
+/// Result alias for the ingest crate.
+pub type Result<T, E = IngestError> = std::result::Result<T, E>;
+
+impl IngestError {
+    pub(crate) fn read(path: &std::path::Path, source: std::io::Error) -> Self {
+        IngestError::Read {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}

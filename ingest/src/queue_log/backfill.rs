@@ -1,0 +1,345 @@
+//! Backfill: import whole files (current, rotated, gzipped) into the lake.
+//!
+//! Exactly-once by construction: each file is recognised by its identity
+//! (see [`identity`](super::identity)), reading starts at the position the
+//! lake committed for it, and rows commit together with the position they
+//! reach. Running twice, or again after a crash at any instant, adds each
+//! line once.
+//!
+//! ```text
+//!  reader thread: read 1 MiB ─▶ frame ─▶ parse ─▶ batch + position ─┐
+//!  async side:                         commit (Parquet + log) ◀─────┘
+//! ```
+//! Parsing and Parquet encoding overlap on two cores.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::array::RecordBatch;
+use queuelake_engine::lake::{SourcePosition, TableWriter};
+use queuelake_engine::tables::QueueLogBuilder;
+
+use crate::error::{IngestError, Result};
+use crate::queue_log::deadletter::DeadLetters;
+use crate::queue_log::framing::Framer;
+use crate::queue_log::identity::{self, TAIL_HASH_BYTES};
+use crate::queue_log::rows::{LineStats, RowSink};
+use crate::queue_log::{is_gzip, open_source};
+
+/// Knobs of a backfill.
+#[derive(Clone, Debug)]
+pub struct BackfillOptions {
+    /// Commit after this many rows (bounds memory and the work a crash redoes).
+    pub commit_rows: usize,
+}
+
+impl Default for BackfillOptions {
+    fn default() -> Self {
+        BackfillOptions {
+            commit_rows: 1_000_000,
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// Lines were read from `from_offset` on.
+    Imported {
+        /// Where reading started (0, or where an earlier run stopped).
+        from_offset: u64,
+        /// Bytes of an unfinished last line left for a later run.
+        held_bytes: u64,
+    },
+    /// The lake already holds every line of the file.
+    AlreadyInLake,
+    /// The file is empty or its first line is not complete: no identity yet.
+    NoIdentity,
+    /// The bytes before the committed position differ from what was read
+    /// then: the file was rewritten under the same first line. Skipped.
+    Changed,
+}
+
+/// The report of one file.
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    /// The file.
+    pub path: PathBuf,
+    /// Its identity, when it has one.
+    pub source: Option<String>,
+    /// What happened.
+    pub outcome: FileOutcome,
+    /// Counters.
+    pub stats: LineStats,
+}
+
+/// Progress of a backfill, for progress bars.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    /// Bytes of the input files read so far (compressed bytes for gzip).
+    pub bytes_read: Arc<AtomicU64>,
+}
+
+/// Total input size in bytes, as [`Progress`] counts it.
+pub fn total_bytes(files: &[PathBuf]) -> u64 {
+    files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Orders files oldest first by the time of their first line (rotated
+/// siblings have names that sort in no useful order), then by name.
+pub fn order_files(files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut keyed: Vec<(Option<i64>, PathBuf)> = files
+        .iter()
+        .map(|f| {
+            let epoch = identity::first_line(f)
+                .ok()
+                .flatten()
+                .and_then(|l| identity::first_epoch(&l));
+            (epoch, f.clone())
+        })
+        .collect();
+    keyed.sort();
+    keyed.into_iter().map(|(_, f)| f).collect()
+}
+
+/// One unit of work for the committer.
+struct Chunk {
+    batch: RecordBatch,
+    position: (String, SourcePosition),
+}
+
+/// Imports `files` (in the given order) into the writer's table.
+pub async fn backfill(
+    writer: &mut TableWriter,
+    dead: &mut DeadLetters,
+    files: &[PathBuf],
+    options: &BackfillOptions,
+    progress: &Progress,
+) -> Result<Vec<FileReport>> {
+    let mut reports = Vec::with_capacity(files.len());
+    for path in files {
+        let Some(first) = identity::first_line(path)? else {
+            reports.push(FileReport {
+                path: path.clone(),
+                source: None,
+                outcome: FileOutcome::NoIdentity,
+                stats: LineStats::default(),
+            });
+            continue;
+        };
+        let source = identity::source_id(&first);
+        let committed = writer.position(&source).cloned();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(2);
+        let job = FileJob {
+            path: path.clone(),
+            source: source.clone(),
+            committed: committed.clone(),
+            commit_rows: options.commit_rows,
+            bytes_read: progress.bytes_read.clone(),
+            dead: std::mem::replace(dead, DeadLetters::detached()),
+        };
+        let reader = tokio::task::spawn_blocking(move || job.run(tx));
+        let mut commit_error = None;
+        while let Some(chunk) = rx.recv().await {
+            let sources = BTreeMap::from([chunk.position]);
+            if let Err(e) = writer.append(vec![chunk.batch], sources).await {
+                commit_error = Some(e);
+                break;
+            }
+        }
+        drop(rx);
+        let (outcome, stats, returned_dead) = reader
+            .await
+            .map_err(|e| IngestError::read(path, std::io::Error::other(e)))??;
+        *dead = returned_dead;
+        if let Some(e) = commit_error {
+            return Err(e.into());
+        }
+        reports.push(FileReport {
+            path: path.clone(),
+            source: Some(source),
+            outcome,
+            stats,
+        });
+    }
+    Ok(reports)
+}
+
+/// The reading half of one file's import (runs on a blocking thread).
+struct FileJob {
+    path: PathBuf,
+    source: String,
+    committed: Option<SourcePosition>,
+    commit_rows: usize,
+    bytes_read: Arc<AtomicU64>,
+    dead: DeadLetters,
+}
+
+impl FileJob {
+    fn run(
+        mut self,
+        tx: tokio::sync::mpsc::Sender<Chunk>,
+    ) -> Result<(FileOutcome, LineStats, DeadLetters)> {
+        let outcome = self.read(&tx);
+        let dead = std::mem::replace(&mut self.dead, DeadLetters::detached());
+        outcome.map(|(o, s)| (o, s, dead))
+    }
+
+    fn read(&mut self, tx: &tokio::sync::mpsc::Sender<Chunk>) -> Result<(FileOutcome, LineStats)> {
+        let path = self.path.clone();
+        let gz = is_gzip(&path)?;
+        let mut reader = CountingReader {
+            inner: open_source(&path)?,
+            count: self.bytes_read.clone(),
+            gz,
+            path: path.clone(),
+        };
+        let start = self.committed.as_ref().map_or(0, |p| p.offset);
+        let mut lines_before = self.committed.as_ref().map_or(0, |p| p.lines);
+
+        // Skip what the lake holds, keeping the bytes just before `start`.
+        let mut before = Vec::with_capacity(TAIL_HASH_BYTES);
+        let skipped = skip_bytes(&mut reader, start, &mut before)?;
+        if skipped < start {
+            return Ok((FileOutcome::AlreadyInLake, LineStats::default()));
+        }
+        if let Some(pos) = &self.committed
+            && identity::tail_hash(&before) != pos.tail_hash
+        {
+            tracing::warn!(path = %path.display(), offset = start,
+                "file was rewritten under the same first line; skipped (its committed lines stay)");
+            return Ok((FileOutcome::Changed, LineStats::default()));
+        }
+
+        let mut framer = Framer::resume(start, &before);
+        let mut builder = QueueLogBuilder::with_capacity(self.commit_rows.min(1 << 20));
+        let path_text = path.display().to_string();
+        let mut stats = LineStats::default();
+        let mut chunk = vec![0u8; 1 << 20];
+        let mut sent_up_to = start;
+        loop {
+            let n = reader
+                .read(&mut chunk)
+                .map_err(|e| IngestError::read(&path, e))?;
+            let eof = n == 0;
+            framer.push(&chunk[..n]);
+            let mut sink = RowSink {
+                builder: &mut builder,
+                dead: &mut self.dead,
+                source: &self.source,
+                path: &path_text,
+                stats: LineStats::default(),
+            };
+            let mut failure = None;
+            framer.drain_lines(|line| {
+                if failure.is_none()
+                    && let Err(e) = sink.line(line)
+                {
+                    failure = Some(e);
+                }
+            });
+            // A compressed file is final: its unfinished last line is a line.
+            if eof && gz {
+                framer.finish(|line| {
+                    if failure.is_none()
+                        && let Err(e) = sink.line(line)
+                    {
+                        failure = Some(e);
+                    }
+                });
+            }
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            let chunk_stats = sink.stats;
+            stats += chunk_stats;
+            lines_before += chunk_stats.rows + chunk_stats.dead_letters;
+            if builder.len() >= self.commit_rows || (eof && framer.pending_offset() > sent_up_to) {
+                let position = SourcePosition {
+                    offset: framer.pending_offset(),
+                    tail_hash: framer.tail_hash(),
+                    path: path_text.clone(),
+                    lines: lines_before,
+                };
+                sent_up_to = position.offset;
+                let batch = builder.finish();
+                if tx
+                    .blocking_send(Chunk {
+                        batch,
+                        position: (self.source.clone(), position),
+                    })
+                    .is_err()
+                {
+                    break; // the committer failed; it reports why
+                }
+            }
+            if eof {
+                break;
+            }
+        }
+        if sent_up_to == start && framer.pending().is_empty() {
+            return Ok((FileOutcome::AlreadyInLake, stats));
+        }
+        Ok((
+            FileOutcome::Imported {
+                from_offset: start,
+                held_bytes: framer.pending().len() as u64,
+            },
+            stats,
+        ))
+    }
+}
+
+/// Reads and drops `n` bytes; the last [`TAIL_HASH_BYTES`] of them end up
+/// in `before`. Returns how many bytes there were.
+fn skip_bytes(reader: &mut impl Read, n: u64, before: &mut Vec<u8>) -> Result<u64> {
+    let mut left = n;
+    let mut buf = vec![0u8; 1 << 16];
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        let got = reader
+            .read(&mut buf[..want])
+            .map_err(|e| IngestError::Read {
+                path: "source".into(),
+                source: e,
+            })?;
+        if got == 0 {
+            break;
+        }
+        before.extend_from_slice(&buf[..got]);
+        let excess = before.len().saturating_sub(TAIL_HASH_BYTES);
+        before.drain(..excess);
+        left -= got as u64;
+    }
+    Ok(n - left)
+}
+
+/// Counts the bytes read, for the progress bar. A gzip file's progress is
+/// its compressed size, counted when it is fully read.
+struct CountingReader {
+    inner: Box<dyn Read + Send>,
+    count: Arc<AtomicU64>,
+    gz: bool,
+    path: PathBuf,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if !self.gz {
+            self.count.fetch_add(n as u64, Ordering::Relaxed);
+        } else if n == 0 {
+            let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+            self.count.fetch_add(size, Ordering::Relaxed);
+            self.gz = false; // count once
+        }
+        Ok(n)
+    }
+}

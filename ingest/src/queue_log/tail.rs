@@ -1,0 +1,561 @@
+//! The live tail: follow `queue_log` as Asterisk writes it.
+//!
+//! ```text
+//!            ┌──────────── wake: file event (notify) or poll tick ───────────┐
+//!            ▼                                                               │
+//!  ┌─────────────────┐ no first line yet ┌──────────┐                        │
+//!  │ Waiting (no file│──────────────────▶│ Waiting  │                        │
+//!  │  or no identity)│◀──────────────────│          │                        │
+//!  └────────┬────────┘                   └──────────┘                        │
+//!           │ identity known: seek to committed offset                       │
+//!           ▼                                                                │
+//!  ┌─────────────────┐  read to EOF, frame, rows → memory (visible to SQL)   │
+//!  │    Following    │───────────────────────────────────────────────────────┘
+//!  └────────┬────────┘
+//!           │ path now names another file (rename rotation), or the file
+//!           │ shrank / its first line changed (copytruncate)
+//!           ▼
+//!  ┌─────────────────┐  drain the old file (by handle, or its rotated copy
+//!  │    Rotating     │  found among the siblings by identity), end its
+//!  └────────┬────────┘  partial line, then follow the new file from 0
+//!           ▼
+//!       Following
+//! ```
+//!
+//! Rows are visible to SQL as soon as they are read (held in memory by the
+//! [`LiveTable`]); they are committed to Parquet with their positions every
+//! `flush_interval` or `flush_rows`, and at shutdown. A crash loses only
+//! memory: the restart resumes at the committed positions. At start-up,
+//! rotated siblings whose identity the lake knows are finished first, so a
+//! rotation that happened while queuelake was down loses nothing.
+//!
+//! copytruncate rotation can lose lines whatever a reader does (those
+//! written between the copy and the truncate); rename rotation, which
+//! Asterisk itself uses, cannot.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use notify::Watcher;
+use queuelake_engine::lake::{SourcePosition, TableWriter};
+use queuelake_engine::live::LiveTable;
+use queuelake_engine::tables::QueueLogBuilder;
+
+use crate::error::{IngestError, Result};
+use crate::queue_log::deadletter::DeadLetters;
+use crate::queue_log::framing::Framer;
+use crate::queue_log::identity::{self, TAIL_HASH_BYTES};
+use crate::queue_log::rows::{LineStats, RowSink};
+use crate::queue_log::{is_gzip, open_source};
+
+/// Knobs of the tail.
+#[derive(Clone, Debug)]
+pub struct TailOptions {
+    /// Poll this often, besides file-change events.
+    pub poll: Duration,
+    /// Commit rows held in memory after this long.
+    pub flush_interval: Duration,
+    /// Commit once this many rows are held.
+    pub flush_rows: usize,
+}
+
+impl Default for TailOptions {
+    fn default() -> Self {
+        TailOptions {
+            poll: Duration::from_millis(250),
+            flush_interval: Duration::from_secs(60),
+            flush_rows: 200_000,
+        }
+    }
+}
+
+/// The file being followed.
+struct Followed {
+    file: File,
+    id: String,
+    dev_ino: (u64, u64),
+    framer: Framer,
+    lines: u64,
+}
+
+/// Follows one queue_log file into one table.
+pub struct Tailer {
+    path: PathBuf,
+    writer: TableWriter,
+    live: LiveTable,
+    dead: DeadLetters,
+    options: TailOptions,
+    runtime: tokio::runtime::Handle,
+    current: Option<Followed>,
+    /// Rows read but not committed, in order, and the positions they reach.
+    uncommitted: Vec<RecordBatch>,
+    uncommitted_rows: usize,
+    positions: BTreeMap<String, SourcePosition>,
+    oldest_uncommitted: Option<Instant>,
+    stats: LineStats,
+}
+
+impl Tailer {
+    /// A tailer of `path`; commits go through `writer` (on `runtime`).
+    pub fn new(
+        path: PathBuf,
+        writer: TableWriter,
+        live: LiveTable,
+        dead: DeadLetters,
+        options: TailOptions,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Tailer {
+            path,
+            writer,
+            live,
+            dead,
+            options,
+            runtime,
+            current: None,
+            uncommitted: Vec::new(),
+            uncommitted_rows: 0,
+            positions: BTreeMap::new(),
+            oldest_uncommitted: None,
+            stats: LineStats::default(),
+        }
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> LineStats {
+        self.stats
+    }
+
+    /// Runs until `stop` is set, then commits what it holds and returns.
+    pub fn run(mut self, stop: Arc<AtomicBool>) -> Result<LineStats> {
+        let (tx, rx) = channel::<()>();
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let watcher = notify::recommended_watcher(move |_event| {
+            let _ = tx.send(());
+        })
+        .and_then(|mut w| {
+            w.watch(&dir, notify::RecursiveMode::NonRecursive)
+                .map(|()| w)
+        });
+        let _watcher = match watcher {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(path = %dir.display(), error = %e, "file events unavailable; polling only");
+                None
+            }
+        };
+        self.finish_rotated_siblings()?;
+        loop {
+            self.poll_once()?;
+            self.maybe_flush()?;
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            wait(&rx, self.options.poll);
+        }
+        self.poll_once()?;
+        self.flush()?;
+        Ok(self.stats)
+    }
+
+    /// Reads whatever is new; handles rotation and truncation.
+    pub fn poll_once(&mut self) -> Result<()> {
+        if self.current.is_none() {
+            self.open_current()?;
+        }
+        let Some(cur) = self.current.as_mut() else {
+            return Ok(());
+        };
+        let batch = read_new(cur, &mut self.dead, &self.path)?;
+        self.take(batch);
+
+        // Did the path move on to another file?
+        let now = std::fs::metadata(&self.path).ok();
+        let Some(cur) = self.current.as_ref() else {
+            return Ok(());
+        };
+        let renamed = now
+            .as_ref()
+            .is_some_and(|m| (m.dev(), m.ino()) != cur.dev_ino);
+        let shrunk = now.as_ref().is_some_and(|m| {
+            (m.dev(), m.ino()) == cur.dev_ino
+                && m.len() < cur.framer.pending_offset() + cur.framer.pending().len() as u64
+        });
+        let rewritten = !renamed
+            && !shrunk
+            && identity::identify(&self.path)
+                .ok()
+                .flatten()
+                .is_some_and(|id| id != cur.id);
+        if renamed {
+            // The old file is still readable through its handle: drain it.
+            let Some(mut old) = self.current.take() else {
+                return Ok(());
+            };
+            tracing::info!(path = %self.path.display(), "queue_log rotated (rename); finishing the old file");
+            let batch = read_new(&mut old, &mut self.dead, &self.path)?;
+            self.take(batch);
+            let batch = finish_partial(&mut old, &mut self.dead, &self.path)?;
+            self.take(batch);
+            self.open_current()?;
+        } else if shrunk || rewritten {
+            // copytruncate: what we had not read yet is in the copy, a sibling.
+            let Some(old) = self.current.take() else {
+                return Ok(());
+            };
+            tracing::warn!(path = %self.path.display(), "queue_log truncated in place (copytruncate); looking for the copy among its siblings");
+            self.finish_sibling_with(&old.id)?;
+            self.open_current()?;
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, read: Option<(RecordBatch, String, SourcePosition, LineStats)>) {
+        let Some((batch, id, position, stats)) = read else {
+            return;
+        };
+        self.stats += stats;
+        self.positions.insert(id, position);
+        if batch.num_rows() > 0 {
+            self.uncommitted_rows += batch.num_rows();
+            self.live.push_rows(batch.clone());
+            self.uncommitted.push(batch);
+        }
+        self.oldest_uncommitted.get_or_insert_with(Instant::now);
+    }
+
+    fn open_current(&mut self) -> Result<()> {
+        let Some(first) = identity::first_line(&self.path).ok().flatten() else {
+            return Ok(());
+        };
+        let id = identity::source_id(&first);
+        let mut file = File::open(&self.path).map_err(|e| IngestError::read(&self.path, e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| IngestError::read(&self.path, e))?;
+        let known = self
+            .positions
+            .get(&id)
+            .or_else(|| self.writer.position(&id))
+            .cloned();
+        let (offset, lines) = match &known {
+            Some(p) if p.offset <= meta.len() => (p.offset, p.lines),
+            Some(p) => {
+                tracing::warn!(path = %self.path.display(), offset = p.offset, len = meta.len(),
+                    "file is shorter than its committed position; reading it from the start");
+                (0, 0)
+            }
+            None => (0, 0),
+        };
+        let before =
+            read_before(&mut file, offset).map_err(|e| IngestError::read(&self.path, e))?;
+        if let Some(p) = &known
+            && offset > 0
+            && identity::tail_hash(&before) != p.tail_hash
+        {
+            tracing::warn!(path = %self.path.display(), offset, "bytes before the committed position changed; continuing from it");
+        }
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| IngestError::read(&self.path, e))?;
+        tracing::info!(path = %self.path.display(), source = %id, offset, "following queue_log");
+        self.current = Some(Followed {
+            file,
+            id,
+            dev_ino: (meta.dev(), meta.ino()),
+            framer: Framer::resume(offset, &before),
+            lines,
+        });
+        Ok(())
+    }
+
+    /// Finishes every sibling of the live file (`queue_log.1`,
+    /// `queue_log-20240603`, `.gz`, …) that the lake knows and has not read
+    /// to its end: the rotation happened while queuelake was not running.
+    fn finish_rotated_siblings(&mut self) -> Result<()> {
+        let live_id = identity::identify(&self.path).ok().flatten();
+        let mut pending: Vec<(Option<i64>, PathBuf)> = Vec::new();
+        for sibling in siblings(&self.path) {
+            let Some(first) = identity::first_line(&sibling).ok().flatten() else {
+                continue;
+            };
+            let id = identity::source_id(&first);
+            if Some(&id) == live_id.as_ref() || self.writer.position(&id).is_none() {
+                continue;
+            }
+            pending.push((identity::first_epoch(&first), sibling));
+        }
+        pending.sort();
+        for (_, sibling) in pending {
+            self.finish_file(&sibling)?;
+        }
+        Ok(())
+    }
+
+    fn finish_sibling_with(&mut self, id: &str) -> Result<()> {
+        for sibling in siblings(&self.path) {
+            if identity::identify(&sibling).ok().flatten().as_deref() == Some(id) {
+                return self.finish_file(&sibling);
+            }
+        }
+        tracing::warn!(
+            source = id,
+            "the truncated file's copy was not found; lines written after the last read are lost"
+        );
+        Ok(())
+    }
+
+    /// Reads a rotated file from its known position to its end, partial
+    /// last line included (it will not grow any more).
+    fn finish_file(&mut self, path: &Path) -> Result<()> {
+        let Some(first) = identity::first_line(path)? else {
+            return Ok(());
+        };
+        let id = identity::source_id(&first);
+        let known = self
+            .positions
+            .get(&id)
+            .or_else(|| self.writer.position(&id))
+            .cloned();
+        let start = known.as_ref().map_or(0, |p| p.offset);
+        let mut reader = open_source(path)?;
+        let mut before = Vec::new();
+        let mut skipped = 0u64;
+        let mut buf = vec![0u8; 1 << 16];
+        while skipped < start {
+            let want = (start - skipped).min(buf.len() as u64) as usize;
+            let n = reader
+                .read(&mut buf[..want])
+                .map_err(|e| IngestError::read(path, e))?;
+            if n == 0 {
+                return Ok(()); // shorter than its position: nothing left
+            }
+            before.extend_from_slice(&buf[..n]);
+            let excess = before.len().saturating_sub(TAIL_HASH_BYTES);
+            before.drain(..excess);
+            skipped += n as u64;
+        }
+        tracing::info!(path = %path.display(), offset = start, gzip = is_gzip(path).unwrap_or(false), "finishing rotated queue_log");
+        let mut framer = Framer::resume(start, &before);
+        let mut builder = QueueLogBuilder::default();
+        let path_text = path.display().to_string();
+        let mut sink = RowSink {
+            builder: &mut builder,
+            dead: &mut self.dead,
+            source: &id,
+            path: &path_text,
+            stats: LineStats::default(),
+        };
+        let mut failure = None;
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .map_err(|e| IngestError::read(path, e))?;
+            if n == 0 {
+                break;
+            }
+            framer.push(&buf[..n]);
+            framer.drain_lines(|l| {
+                if failure.is_none()
+                    && let Err(e) = sink.line(l)
+                {
+                    failure = Some(e);
+                }
+            });
+        }
+        framer.finish(|l| {
+            if failure.is_none()
+                && let Err(e) = sink.line(l)
+            {
+                failure = Some(e);
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let stats = sink.stats;
+        let lines = known.map_or(0, |p| p.lines) + stats.rows + stats.dead_letters;
+        let position = SourcePosition {
+            offset: framer.pending_offset(),
+            tail_hash: framer.tail_hash(),
+            path: path_text,
+            lines,
+        };
+        self.take(Some((builder.finish(), id, position, stats)));
+        Ok(())
+    }
+
+    fn maybe_flush(&mut self) -> Result<()> {
+        let due = self
+            .oldest_uncommitted
+            .is_some_and(|t| t.elapsed() >= self.options.flush_interval);
+        if due || self.uncommitted_rows >= self.options.flush_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Commits the rows held in memory with their positions.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.positions.is_empty() {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut self.uncommitted);
+        let positions = std::mem::take(&mut self.positions);
+        let rows = std::mem::take(&mut self.uncommitted_rows);
+        self.oldest_uncommitted = None;
+        let writer = &mut self.writer;
+        self.runtime.block_on(writer.append(batches, positions))?;
+        self.live.publish_commit(self.writer.snapshot(), rows)?;
+        tracing::debug!(rows, seq = self.writer.snapshot().seq, "committed");
+        Ok(())
+    }
+}
+
+/// Waits for a file event or the poll interval; coalesces bursts of events.
+fn wait(rx: &Receiver<()>, poll: Duration) {
+    match rx.recv_timeout(poll) {
+        Ok(()) => while rx.try_recv().is_ok() {},
+        Err(RecvTimeoutError::Timeout) => {}
+        Err(RecvTimeoutError::Disconnected) => std::thread::sleep(poll),
+    }
+}
+
+/// Reads everything appended since the last read; complete lines become a
+/// batch with the position after them.
+fn read_new(
+    cur: &mut Followed,
+    dead: &mut DeadLetters,
+    path: &Path,
+) -> Result<Option<(RecordBatch, String, SourcePosition, LineStats)>> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut builder = QueueLogBuilder::default();
+    let path_text = path.display().to_string();
+    let mut sink = RowSink {
+        builder: &mut builder,
+        dead,
+        source: &cur.id,
+        path: &path_text,
+        stats: LineStats::default(),
+    };
+    let mut failure = None;
+    let before = cur.framer.pending_offset();
+    loop {
+        let n = cur
+            .file
+            .read(&mut buf)
+            .map_err(|e| IngestError::read(path, e))?;
+        if n == 0 {
+            break;
+        }
+        cur.framer.push(&buf[..n]);
+        cur.framer.drain_lines(|l| {
+            if failure.is_none()
+                && let Err(e) = sink.line(l)
+            {
+                failure = Some(e);
+            }
+        });
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if cur.framer.pending_offset() == before {
+        return Ok(None);
+    }
+    let stats = sink.stats;
+    cur.lines += stats.rows + stats.dead_letters;
+    let position = SourcePosition {
+        offset: cur.framer.pending_offset(),
+        tail_hash: cur.framer.tail_hash(),
+        path: path_text,
+        lines: cur.lines,
+    };
+    Ok(Some((builder.finish(), cur.id.clone(), position, stats)))
+}
+
+/// Ends a rotated file's partial last line, if it has one.
+fn finish_partial(
+    cur: &mut Followed,
+    dead: &mut DeadLetters,
+    path: &Path,
+) -> Result<Option<(RecordBatch, String, SourcePosition, LineStats)>> {
+    if cur.framer.pending().is_empty() {
+        return Ok(None);
+    }
+    let mut builder = QueueLogBuilder::default();
+    let path_text = path.display().to_string();
+    let mut sink = RowSink {
+        builder: &mut builder,
+        dead,
+        source: &cur.id,
+        path: &path_text,
+        stats: LineStats::default(),
+    };
+    let mut failure = None;
+    cur.framer.finish(|l| {
+        if let Err(e) = sink.line(l) {
+            failure = Some(e);
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let stats = sink.stats;
+    cur.lines += stats.rows + stats.dead_letters;
+    let position = SourcePosition {
+        offset: cur.framer.pending_offset(),
+        tail_hash: cur.framer.tail_hash(),
+        path: path_text,
+        lines: cur.lines,
+    };
+    Ok(Some((builder.finish(), cur.id.clone(), position, stats)))
+}
+
+/// The up to [`TAIL_HASH_BYTES`] bytes before `offset`.
+fn read_before(file: &mut File, offset: u64) -> std::io::Result<Vec<u8>> {
+    let start = offset.saturating_sub(TAIL_HASH_BYTES as u64);
+    file.seek(SeekFrom::Start(start))?;
+    let mut before = vec![0u8; (offset - start) as usize];
+    file.read_exact(&mut before)?;
+    Ok(before)
+}
+
+/// Files next to `path` whose name starts with its name (`queue_log.1`,
+/// `queue_log-20240603`, `queue_log.2.gz`), excluding `path` itself.
+pub fn siblings(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n != name && n.starts_with(name))
+        })
+        .collect();
+    out.sort();
+    out
+}
