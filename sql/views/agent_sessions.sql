@@ -70,17 +70,24 @@ memberships AS (
   FROM periods p JOIN member_names n ON n.source = p.source AND n.byte_offset = p.byte_offset
   WHERE p.kind = 'membership'
 ),
+pause_interfaces AS (
+  -- the membership each login or pause falls in, by member name
+  SELECT p.source, p.byte_offset, MIN(ms.interface) AS interface
+  FROM periods p
+  JOIN memberships ms
+    ON lower(ms.member_name) = lower(p.agent)
+   AND (ms.queue = p.queue OR p.queue = 'NONE')
+   AND p.start_ts >= ms.start_ts AND (ms.end_ts IS NULL OR p.start_ts <= ms.end_ts)
+  WHERE p.kind <> 'membership'
+  GROUP BY p.source, p.byte_offset
+),
 named AS (
   SELECT p.*,
-    CASE WHEN p.kind = 'membership' THEN n.member_name
-         ELSE p.agent END AS member_name,
-    CASE WHEN p.kind = 'membership' THEN p.agent
-         ELSE (SELECT MIN(ms.interface) FROM memberships ms
-               WHERE lower(ms.member_name) = lower(p.agent)
-                 AND (ms.queue = p.queue OR p.queue = 'NONE')
-                 AND p.start_ts >= ms.start_ts AND (ms.end_ts IS NULL OR p.start_ts <= ms.end_ts)) END AS interface
+    CASE WHEN p.kind = 'membership' THEN n.member_name ELSE p.agent END AS member_name,
+    CASE WHEN p.kind = 'membership' THEN p.agent ELSE pi.interface END AS interface
   FROM periods p
   LEFT JOIN member_names n ON n.source = p.source AND n.byte_offset = p.byte_offset
+  LEFT JOIN pause_interfaces pi ON pi.source = p.source AND pi.byte_offset = p.byte_offset
 )
 SELECT
   lower(COALESCE(member_name, agent)) AS member,

@@ -73,8 +73,8 @@ SELECT
   CAST(visit_no AS BIGINT) AS visit_no,
   COALESCE(
     enter_logged_ts,
-    connect_ts - connect_hold_s * INTERVAL '1 second',
-    exit_ts - exit_wait_s * INTERVAL '1 second',
+    connect_ts - arrow_cast(connect_hold_s * 1000000, 'Duration(Microsecond)'),
+    exit_ts - arrow_cast(exit_wait_s * 1000000, 'Duration(Microsecond)'),
     connect_ts,
     exit_ts
   ) AS enter_ts,
