@@ -1,0 +1,331 @@
+//! Helpers: run the binary, start a server, talk HTTP, find shared fixtures.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The binary under test.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_queuelake"));
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+/// This repository's own fixture folder.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(rel)
+}
+
+/// The shared real-data folder (`QUEUELAKE_SHARED`, default `../shared`
+/// beside the checkout). `None` when absent, except under CI, where a
+/// missing folder fails the test instead of skipping it.
+pub fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("QUEUELAKE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    if dir.join("fixtures").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the shared fixtures are missing at {}",
+        dir.display()
+    );
+    eprintln!(
+        "shared fixtures not found at {}; real-data checks skipped outside CI",
+        dir.display()
+    );
+    None
+}
+
+/// Runs the binary and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+/// Runs a successful command; panics with its stderr otherwise.
+pub fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "queuelake {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// `queuelake sql --format json` → parsed rows.
+pub fn sql(data: &Path, query: &str, extra: &[&str]) -> Vec<Vec<Value>> {
+    let mut args = vec!["sql", "--data", data.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(query);
+    let v: Value = serde_json::from_str(&ok(&args)).expect("json output");
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().clone())
+        .collect()
+}
+
+/// `queuelake ingest --data DATA FILES…` (successful).
+pub fn ingest(data: &Path, files: &[&Path]) -> String {
+    let mut args: Vec<String> = vec!["ingest".into(), "--data".into(), data.display().to_string()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&args)
+}
+
+/// A running `queuelake serve`.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts `serve` on a free port, waits until it listens.
+    pub fn start(data: &Path, queue_log: &Path, extra: &[&str]) -> Server {
+        let mut child = bin()
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--queue-log",
+                queue_log.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--poll-ms",
+                "100",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("serve prints its address");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Server { child, port }
+    }
+
+    /// POSTs JSON; returns (status, body).
+    pub fn post(&self, path: &str, body: &str) -> (u16, String) {
+        http(self.port, "POST", path, body)
+    }
+
+    /// Runs SQL through the API; panics unless 200.
+    pub fn sql(&self, query: &str) -> Vec<Vec<Value>> {
+        let body = serde_json::json!({"sql": query}).to_string();
+        let (status, text) = self.post("/api/v1/sql", &body);
+        assert_eq!(status, 200, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_array().unwrap().clone())
+            .collect()
+    }
+
+    /// Polls `query` until its single value equals `want` or `limit` passes;
+    /// returns how long it took.
+    pub fn wait_for(&self, query: &str, want: i64, limit: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            let got = self.sql(query)[0][0].as_i64().unwrap();
+            if got == want {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{query}: still {got}, want {want} after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then waits; returns whether it exited 0.
+    pub fn terminate(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// SIGKILL.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 request over a fresh connection.
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, dechunk(&body))
+}
+
+fn dechunk(body: &str) -> String {
+    // axum answers JSON with a content-length, but be tolerant of chunking.
+    if !body.contains("\r\n") {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            return body.to_string();
+        };
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
+}
+
+/// A small deterministic generator (xorshift), seeded and printed by tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A seed from the clock, printed so a failure can be replayed with QUEUELAKE_SEED.
+pub fn seed() -> u64 {
+    let seed = std::env::var("QUEUELAKE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("seed: {seed} (replay with QUEUELAKE_SEED={seed})");
+    seed
+}
+
+/// Writes a synthetic queue_log of `calls` answered/abandoned calls from
+/// `start` (epoch), one call every 7 s; returns the bytes.
+pub fn synthetic_log(start: i64, calls: usize) -> Vec<u8> {
+    let mut out = format!("{start}|NONE|NONE|NONE|QUEUESTART|\n").into_bytes();
+    for i in 0..calls {
+        let t = start + 1 + 7 * i as i64;
+        let id = format!("{t}.{i}");
+        out.extend_from_slice(
+            format!("{t}|{id}|q{}|NONE|ENTERQUEUE||555{i:04}|1\n", i % 3).as_bytes(),
+        );
+        if i % 4 == 3 {
+            out.extend_from_slice(
+                format!("{}|{id}|q{}|NONE|ABANDON|1|1|{}\n", t + 9, i % 3, 9).as_bytes(),
+            );
+        } else {
+            out.extend_from_slice(
+                format!(
+                    "{}|{id}|q{}|Agent {}|CONNECT|4|{t}.9{i}|3\n",
+                    t + 4,
+                    i % 3,
+                    i % 5
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(
+                format!(
+                    "{}|{id}|q{}|Agent {}|COMPLETECALLER|4|{}|1\n",
+                    t + 60,
+                    i % 3,
+                    i % 5,
+                    30 + i % 50
+                )
+                .as_bytes(),
+            );
+        }
+    }
+    out
+}
+
+/// The start offsets of the complete lines in `bytes`.
+pub fn line_offsets(bytes: &[u8]) -> Vec<u64> {
+    let mut offsets = Vec::new();
+    let mut start = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'\n' {
+            offsets.push(start as u64);
+            start = i + 1;
+        }
+    }
+    offsets
+}
+
+/// Checks the lake holds each complete line of `bytes` exactly once, for
+/// the given source path (by count, distinct offsets, and offset sum).
+pub fn assert_exactly_once(data: &Path, bytes: &[u8]) {
+    let offsets = line_offsets(bytes);
+    let rows = sql(
+        data,
+        "SELECT COUNT(*), COUNT(DISTINCT byte_offset), CAST(SUM(byte_offset) AS BIGINT), CAST(SUM(length(data)) AS BIGINT) FROM queue_log",
+        &[],
+    );
+    let expected_sum: u64 = offsets.iter().sum();
+    let payload_bytes: usize = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| l.splitn(6, |b| *b == b'|').nth(5).map_or(0, |p| p.len()))
+        .sum();
+    assert_eq!(rows[0][0].as_u64(), Some(offsets.len() as u64), "row count");
+    assert_eq!(
+        rows[0][1].as_u64(),
+        Some(offsets.len() as u64),
+        "distinct offsets"
+    );
+    assert_eq!(rows[0][2].as_u64(), Some(expected_sum), "sum of offsets");
+    assert_eq!(
+        rows[0][3].as_u64(),
+        Some(payload_bytes as u64),
+        "payload bytes"
+    );
+}

@@ -1,0 +1,220 @@
+//! The live tail through `serve`: visibility, partial lines, rotations,
+//! restarts, SIGTERM and kill -9.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::{Rng, Server, assert_exactly_once, seed, sql, synthetic_log};
+
+const COUNT: &str = "SELECT COUNT(*) FROM queue_log";
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn append(path: &Path, bytes: &[u8]) {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+#[test]
+fn appended_lines_are_visible_and_partial_lines_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let lake = dir.path().join("lake");
+    append(&log, b"1700000000|NONE|NONE|NONE|QUEUESTART|\n");
+    let server = Server::start(&lake, &log, &[]);
+    server.wait_for(COUNT, 1, LIMIT);
+    let took = {
+        append(&log, b"1700000001|1.1|q|NONE|ENTERQUEUE||5|1\n");
+        server.wait_for(COUNT, 2, LIMIT)
+    };
+    eprintln!("append → visible: {took:?}");
+    append(&log, b"1700000002|1.1|q|NONE|ABAN");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(server.sql(COUNT)[0][0], 2, "a partial line is held");
+    append(&log, b"DON|1|1|1\n");
+    server.wait_for(
+        "SELECT COUNT(*) FROM queue_log WHERE event = 'ABANDON'",
+        1,
+        LIMIT,
+    );
+    assert!(server.terminate(), "SIGTERM exits 0");
+    // Committed at shutdown: the CLI reads it from Parquet.
+    assert_eq!(sql(&lake, COUNT, &[])[0][0], 3);
+}
+
+#[test]
+fn http_sql_refuses_writes_and_names_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    append(&log, b"1700000000|NONE|NONE|NONE|QUEUESTART|\n");
+    let server = Server::start(&dir.path().join("lake"), &log, &[]);
+    server.wait_for(COUNT, 1, LIMIT);
+    for (body, needle) in [
+        (r#"{"sql":"DROP TABLE queue_log"}"#, "read-only"),
+        (r#"{"sql":"CREATE TABLE t AS SELECT 1"}"#, "read-only"),
+        (
+            r#"{"sql":"INSERT INTO queue_log SELECT * FROM queue_log"}"#,
+            "read-only",
+        ),
+        (
+            r#"{"sql":"COPY (SELECT 1) TO '/tmp/queuelake-x.csv'"}"#,
+            "read-only",
+        ),
+        (
+            r#"{"sql":"SET datafusion.execution.batch_size = 1"}"#,
+            "read-only",
+        ),
+        (
+            r#"{"sql":"CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'"}"#,
+            "read-only",
+        ),
+        (r#"{"sql":"SELECT * FROM '/etc/passwd'"}"#, "not found"),
+        (r#"{"sql":"SELEC 1"}"#, "Line: 1, Column: 1"),
+        (r#"{"sql":"SELECT nope FROM queue_log"}"#, "nope"),
+        (r#"{"sq":"SELECT 1"}"#, "unknown field `sq`"),
+        (r#"not json"#, "request body"),
+    ] {
+        let (status, text) = server.post("/api/v1/sql", body);
+        assert_eq!(status, 400, "{body} → {text}");
+        assert!(text.contains(needle), "{body} → {text}");
+        assert!(
+            text.contains("application/problem+json") || text.contains("\"status\":400"),
+            "{text}"
+        );
+    }
+    assert!(!Path::new("/tmp/queuelake-x.csv").exists());
+    assert_eq!(server.sql(COUNT)[0][0], 1, "nothing changed");
+    let (status, text) = server.post(
+        "/api/v1/sql",
+        r#"{"sql":"SELECT event FROM queue_log","format":"csv"}"#,
+    );
+    assert_eq!((status, text.as_str()), (200, "event\r\nQUEUESTART\r\n"));
+    server.kill9();
+}
+
+#[test]
+fn rename_rotation_while_running_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let lake = dir.path().join("lake");
+    let first = synthetic_log(1_700_000_000, 200);
+    let second = synthetic_log(1_700_010_000, 100);
+    append(&log, &first[..first.len() / 2]);
+    let server = Server::start(&lake, &log, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, &first[first.len() / 2..]);
+    // Asterisk's rotation: rename, then a new file.
+    std::fs::rename(&log, dir.path().join("queue_log.1")).unwrap();
+    append(&log, &second);
+    let total =
+        crate::support::line_offsets(&first).len() + crate::support::line_offsets(&second).len();
+    server.wait_for(COUNT, total as i64, LIMIT);
+    assert!(server.terminate());
+    assert_eq!(
+        sql(
+            &lake,
+            "SELECT COUNT(*), COUNT(DISTINCT source) FROM queue_log",
+            &[]
+        )[0],
+        vec![serde_json::json!(total), serde_json::json!(2)]
+    );
+}
+
+#[test]
+fn rotation_while_down_is_finished_from_the_sibling() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let lake = dir.path().join("lake");
+    let first = synthetic_log(1_700_000_000, 200);
+    let cut = crate::support::line_offsets(&first)[300] as usize;
+    append(&log, &first[..cut]);
+    let server = Server::start(&lake, &log, &[]);
+    server.wait_for(COUNT, 300, LIMIT);
+    assert!(server.terminate());
+    // While down: the file grows, is rotated away, and a new one starts.
+    append(&log, &first[cut..]);
+    std::fs::rename(&log, dir.path().join("queue_log-20231114")).unwrap();
+    let second = synthetic_log(1_700_010_000, 50);
+    append(&log, &second);
+    let server = Server::start(&lake, &log, &[]);
+    let total =
+        crate::support::line_offsets(&first).len() + crate::support::line_offsets(&second).len();
+    server.wait_for(COUNT, total as i64, LIMIT);
+    assert!(server.terminate());
+    assert_eq!(
+        sql(
+            &lake,
+            "SELECT COUNT(*), COUNT(DISTINCT byte_offset || source) FROM queue_log",
+            &[]
+        )[0],
+        vec![serde_json::json!(total), serde_json::json!(total)]
+    );
+}
+
+#[test]
+fn copytruncate_is_followed_through_the_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let lake = dir.path().join("lake");
+    let first = synthetic_log(1_700_000_000, 100);
+    append(&log, &first);
+    let server = Server::start(&lake, &log, &[]);
+    let n1 = crate::support::line_offsets(&first).len() as i64;
+    server.wait_for(COUNT, n1, LIMIT);
+    // logrotate copytruncate: copy, then truncate in place, then new lines.
+    std::fs::copy(&log, dir.path().join("queue_log.1")).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let second = synthetic_log(1_700_020_000, 20);
+    append(&log, &second);
+    let total = n1 + crate::support::line_offsets(&second).len() as i64;
+    server.wait_for(COUNT, total, LIMIT);
+    assert!(server.terminate());
+    assert_eq!(sql(&lake, COUNT, &[])[0][0], total);
+}
+
+/// kill -9 the server at random instants while lines are appended; after a
+/// clean final run the lake holds each line exactly once.
+#[test]
+fn kill_9_while_tailing_never_loses_or_duplicates() {
+    let kills: usize = std::env::var("QUEUELAKE_TAIL_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(10);
+    let mut rng = Rng(seed());
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    let lake = dir.path().join("lake");
+    let bytes = synthetic_log(1_700_000_000, 4000);
+    let offsets = crate::support::line_offsets(&bytes);
+    let mut written = 0usize;
+    for round in 0..kills {
+        // short flush interval so commits happen between kills
+        let server = Server::start(&lake, &log, &["--flush-seconds", "0"]);
+        for _ in 0..5 {
+            let upto = (written + 1 + rng.below(300) as usize).min(bytes.len());
+            // sometimes stop mid-line
+            append(&log, &bytes[written..upto]);
+            written = upto;
+            std::thread::sleep(Duration::from_millis(rng.below(60)));
+        }
+        if round % 3 == 0 {
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        server.kill9();
+    }
+    append(&log, &bytes[written..]);
+    let server = Server::start(&lake, &log, &[]);
+    server.wait_for(COUNT, offsets.len() as i64, LIMIT);
+    assert!(server.terminate());
+    assert_exactly_once(&lake, &bytes);
+}
