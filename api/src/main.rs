@@ -2,9 +2,9 @@
 //! HTTP API.
 //!
 //! Modules:
-//! - [`cli`]: arguments.
-//! - [`commands`]: one module per subcommand (`ingest`, `sql`, `serve`).
-//! - [`http`]: the axum API served by `serve`.
+//! - `cli`: arguments.
+//! - `commands`: one module per subcommand (`ingest`, `sql`, `serve`).
+//! - `http`: the axum API served by `serve`.
 
 mod cli;
 mod commands;

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `queuelake` binary: real files, real processes,
 //! real signals, real TCP.
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 mod backfill;
 mod kpi;
 mod sql_guard;

@@ -165,7 +165,7 @@ impl TableWriter {
             )
             .await?;
         self.snapshot.apply(&commit);
-        if commit.seq % CHECKPOINT_EVERY == 0 {
+        if commit.seq.is_multiple_of(CHECKPOINT_EVERY) {
             let cp = serde_json::to_vec(&self.snapshot.to_checkpoint()).unwrap_or_default();
             self.store
                 .put(
