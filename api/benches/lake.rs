@@ -38,8 +38,8 @@ impl Rng {
     }
 }
 
-/// 30 days, a call in 95 % of the seconds from 07:00 to 21:00, over 3
-/// queues: about 48 k calls and 172 k lines a day.
+/// 30 days, 1.08 calls a second from 07:00 to 21:00 over 3 queues: about
+/// 54 k calls and 195 k lines a day.
 fn generate(path: &Path) -> u64 {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -54,28 +54,61 @@ fn generate(path: &Path) -> u64 {
     for day in 0..30 {
         let open = DAY0 + day * 86_400 + 7 * 3600;
         for agent in 0..50 {
-            w(&mut out, format!("{open}|MANAGER|sales|PJSIP/{}|ADDMEMBER|", 2000 + agent));
+            w(
+                &mut out,
+                format!("{open}|MANAGER|sales|PJSIP/{}|ADDMEMBER|", 2000 + agent),
+            );
         }
         let mut t = open;
         while t < open + 14 * 3600 {
             t += 1;
-            let calls_this_second = u64::from(rng.below(100) < 95);
+            let calls_this_second = 1 + u64::from(rng.below(100) < 8);
             for _ in 0..calls_this_second {
                 seq += 1;
                 let q = ["sales", "support", "billing"][rng.below(3) as usize];
                 let id = format!("{t}.{seq}");
                 let agent = rng.below(50);
-                w(&mut out, format!("{t}|{id}|{q}|NONE|ENTERQUEUE||+1555{:07}|{}", rng.below(10_000_000), 1 + rng.below(5)));
+                w(
+                    &mut out,
+                    format!(
+                        "{t}|{id}|{q}|NONE|ENTERQUEUE||+1555{:07}|{}",
+                        rng.below(10_000_000),
+                        1 + rng.below(5)
+                    ),
+                );
                 let wait = rng.below(90) as i64;
                 if rng.below(100) < 12 {
-                    w(&mut out, format!("{}|{id}|{q}|NONE|ABANDON|1|1|{wait}", t + wait));
+                    w(
+                        &mut out,
+                        format!("{}|{id}|{q}|NONE|ABANDON|1|1|{wait}", t + wait),
+                    );
                 } else {
                     if rng.below(100) < 30 {
-                        w(&mut out, format!("{}|{id}|{q}|Agent {}|RINGNOANSWER|15000", t + wait / 2, rng.below(50)));
+                        w(
+                            &mut out,
+                            format!(
+                                "{}|{id}|{q}|Agent {}|RINGNOANSWER|15000",
+                                t + wait / 2,
+                                rng.below(50)
+                            ),
+                        );
                     }
                     let talk = 30 + rng.below(600);
-                    w(&mut out, format!("{}|{id}|{q}|Agent {agent}|CONNECT|{wait}|{t}.{}|3", t + wait, seq + 1));
-                    w(&mut out, format!("{}|{id}|{q}|Agent {agent}|COMPLETECALLER|{wait}|{talk}|1", t + wait + talk as i64));
+                    w(
+                        &mut out,
+                        format!(
+                            "{}|{id}|{q}|Agent {agent}|CONNECT|{wait}|{t}.{}|3",
+                            t + wait,
+                            seq + 1
+                        ),
+                    );
+                    w(
+                        &mut out,
+                        format!(
+                            "{}|{id}|{q}|Agent {agent}|COMPLETECALLER|{wait}|{talk}|1",
+                            t + wait + talk as i64
+                        ),
+                    );
                 }
             }
         }
@@ -90,7 +123,8 @@ fn http_count(port: u16) -> i64 {
     write!(s, "POST /api/v1/sql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    let v: serde_json::Value = serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1).unwrap();
     v["rows"][0][0].as_i64().unwrap()
 }
 
@@ -100,25 +134,48 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() {
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
-    let out_dir = std::env::var_os("QUEUELAKE_BENCH_DIR").map(PathBuf::from).unwrap_or(out_dir);
+    let out_dir = std::env::var_os("QUEUELAKE_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or(out_dir);
     std::fs::create_dir_all(&out_dir).unwrap();
     let log = out_dir.join("queue_log_30d");
     let started = Instant::now();
     let lines = generate(&log);
     let size = std::fs::metadata(&log).unwrap().len();
-    println!("generated {lines} lines ({:.0} MB, 30 days) in {:.1} s: {}", size as f64 / 1e6, started.elapsed().as_secs_f64(), log.display());
+    println!(
+        "generated {lines} lines ({:.0} MB, 30 days) in {:.1} s: {}",
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        log.display()
+    );
 
     // Backfill end to end (process start, parse, Parquet, commits).
     let lake = out_dir.join("lake");
     let _ = std::fs::remove_dir_all(&lake);
     let started = Instant::now();
-    let status = Command::new(BIN).args(["ingest", "--data", lake.to_str().unwrap(), log.to_str().unwrap()]).env("RUST_LOG", "warn").stdout(Stdio::null()).status().unwrap();
+    let status = Command::new(BIN)
+        .args([
+            "ingest",
+            "--data",
+            lake.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success());
     let secs = started.elapsed().as_secs_f64();
-    println!("backfill: {lines} lines in {secs:.2} s = {:.2} M lines/s (end to end, 2 cores)", lines as f64 / secs / 1e6);
+    println!(
+        "backfill: {lines} lines in {secs:.2} s = {:.2} M lines/s (end to end, 2 cores)",
+        lines as f64 / secs / 1e6
+    );
 
     // interval_stats over 1 day and 30 days.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let lake = Lake::open_local(&lake).unwrap();
         let snapshot = lake.snapshot(QUEUE_LOG).await.unwrap();
@@ -147,27 +204,48 @@ fn main() {
     let live = tail_dir.join("queue_log");
     std::fs::write(&live, format!("{DAY0}|NONE|NONE|NONE|QUEUESTART|\n")).unwrap();
     let mut child = Command::new(BIN)
-        .args(["serve", "--data", tail_dir.join("lake").to_str().unwrap(), "--queue-log", live.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--data",
+            tail_dir.join("lake").to_str().unwrap(),
+            "--queue-log",
+            live.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let port: u16 = first.trim().rsplit(':').next().unwrap().parse().unwrap();
     while http_count(port) != 1 {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let mut file = std::fs::OpenOptions::new().append(true).open(&live).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&live)
+        .unwrap();
     let mut latencies = Vec::new();
     for i in 0..200 {
         std::thread::sleep(Duration::from_millis(20));
         let t = Instant::now();
-        writeln!(file, "{}|{}.1|sales|NONE|ENTERQUEUE||5|1", DAY0 + i, DAY0 + i).unwrap();
+        writeln!(
+            file,
+            "{}|{}.1|sales|NONE|ENTERQUEUE||5|1",
+            DAY0 + i,
+            DAY0 + i
+        )
+        .unwrap();
         while http_count(port) != i + 2 {}
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let _ = child.wait();
     latencies.sort_by(f64::total_cmp);
     println!(

@@ -1,9 +1,10 @@
 -- calls: one row per queue visit.
 --
 -- A visit is keyed by (callid, queue, visit_no): the same uniqueid can
--- enter several queues (transfers) or the same queue twice. visit_no counts
--- the ENTERQUEUE lines of (callid, queue) in log order; a DID line belongs
--- to the ENTERQUEUE that follows it. Events logged for a (callid, queue)
+-- enter several queues (transfers) or the same queue twice. Where
+-- (callid, queue) entered once, all its events are that visit (visit_no 1).
+-- Where it entered more than once, visit_no counts its ENTERQUEUE lines in
+-- log order, and a DID line belongs to the ENTERQUEUE that follows it. Events logged for a (callid, queue)
 -- with no ENTERQUEUE in the lake (file not ingested, Asterisk issue #759)
 -- form visit 0, kept when they show an answer or an exit, with enter_ts
 -- derived from the logged wait (entered_logged = false).
@@ -25,13 +26,26 @@ WITH ev AS (
     AND queue <> 'NONE'
     AND callid NOT IN ('NONE', 'MANAGER', 'REALTIME', 'CLI')
 ),
+multi_visit AS (
+  -- (callid, queue) pairs that entered more than once: only these need
+  -- ordering (a window over every event would cost ten times the rest)
+  SELECT callid AS m_callid, queue AS m_queue
+  FROM ev
+  WHERE event = 'ENTERQUEUE'
+  GROUP BY callid, queue
+  HAVING COUNT(*) > 1
+),
 numbered AS (
-  SELECT *,
+  SELECT callid, queue, agent, event, ts, data1, data2, data3, data4, data5, source, byte_offset,
+    CAST(1 AS BIGINT) AS visit_no
+  FROM multi_visit RIGHT ANTI JOIN ev ON ev.callid = m_callid AND ev.queue = m_queue
+  UNION ALL
+  SELECT callid, queue, agent, event, ts, data1, data2, data3, data4, data5, source, byte_offset,
     SUM(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END)
       OVER (PARTITION BY callid, queue ORDER BY ts, source, byte_offset
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     + CASE WHEN event = 'DID' THEN 1 ELSE 0 END AS visit_no
-  FROM ev
+  FROM multi_visit RIGHT SEMI JOIN ev ON ev.callid = m_callid AND ev.queue = m_queue
 ),
 visit AS (
   SELECT
@@ -70,7 +84,7 @@ visit AS (
 SELECT
   callid,
   queue,
-  CAST(visit_no AS BIGINT) AS visit_no,
+  CAST(CASE WHEN enters = 0 AND visit_no = 1 THEN 0 ELSE visit_no END AS BIGINT) AS visit_no,
   COALESCE(
     enter_logged_ts,
     connect_ts - arrow_cast(connect_hold_s * 1000000, 'Duration(Microsecond)'),

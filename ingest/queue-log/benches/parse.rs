@@ -15,24 +15,37 @@ fn corpus(lines: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(lines * 64);
     let base = 1_709_542_800i64;
     let mut i = 0usize;
-    while out.iter().filter(|&&b| b == b'\n').count() < lines {
+    let mut written = 0usize;
+    while written < lines {
         let t = base + i as i64;
         let id = format!("{t}.{i}");
         let q = ["sales", "support", "billing"][i % 3];
         for line in [
             format!("{t}|{id}|{q}|NONE|ENTERQUEUE||+15551{:06}|1", i % 1_000_000),
-            format!("{}|{id}|{q}|PJSIP/{}|RINGNOANSWER|15000", t + 15, 2000 + i % 50),
-            format!("{}|{id}|{q}|Agent {}|CONNECT|17|{t}.{}|2", t + 17, i % 50, i + 1),
-            format!("{}|{id}|{q}|Agent {}|COMPLETECALLER|17|{}|1", t + 200, i % 50, 100 + i % 300),
+            format!(
+                "{}|{id}|{q}|PJSIP/{}|RINGNOANSWER|15000",
+                t + 15,
+                2000 + i % 50
+            ),
+            format!(
+                "{}|{id}|{q}|Agent {}|CONNECT|17|{t}.{}|2",
+                t + 17,
+                i % 50,
+                i + 1
+            ),
+            format!(
+                "{}|{id}|{q}|Agent {}|COMPLETECALLER|17|{}|1",
+                t + 200,
+                i % 50,
+                100 + i % 300
+            ),
             format!("{}|NONE|{q}|Agent {}|PAUSE|Lunch", t + 201, i % 50),
         ] {
             out.extend_from_slice(line.as_bytes());
             out.push(b'\n');
+            written += 1;
         }
         i += 1;
-        if i % 1000 == 0 && out.len() / 64 > lines {
-            break;
-        }
     }
     out
 }
