@@ -18,7 +18,7 @@ for threads in (1, 2):
     started = time.perf_counter()
     con.execute(
         f"COPY (SELECT * FROM read_csv('{src}', delim='|', header=false, quote='', escape='', "
-        f"null_padding=true, columns={columns})) TO '{out}' (FORMAT parquet, COMPRESSION snappy)"
+        f"null_padding=true, strict_mode=false, auto_detect=false, columns={columns})) TO '{out}' (FORMAT parquet, COMPRESSION snappy)"
     )
     secs = time.perf_counter() - started
     print(f"duckdb {duckdb.__version__} csv→parquet, {threads} thread(s): {lines} lines in {secs:.2f} s = {lines / secs / 1e6:.2f} M lines/s")

@@ -7,13 +7,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use queuelake_engine::lake::{Lake, WriterSettings};
-use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA, QUEUE_LOG_TS_COLUMN};
+use queuelake_engine::lake::Lake;
 use queuelake_ingest::queue_log::backfill::{self, BackfillOptions, FileOutcome, Progress};
 use queuelake_ingest::queue_log::deadletter::DeadLetters;
 use queuelake_ingest::queue_log::rows::LineStats;
 
 use crate::cli::IngestArgs;
+use crate::commands::queue_log_writer;
 
 pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     for file in &args.files {
@@ -22,16 +22,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let lake = Lake::open_local(&args.data)?;
-    let lock = lake.lock_writer()?;
-    let mut writer = lake
-        .table_writer(
-            &lock,
-            QUEUE_LOG,
-            QUEUE_LOG_SCHEMA.clone(),
-            QUEUE_LOG_TS_COLUMN,
-            WriterSettings::default(),
-        )
-        .await?;
+    let (_lock, mut writer) = queue_log_writer(&lake).await?;
     let mut dead = DeadLetters::open(lake.root())?;
     let files = backfill::order_files(&args.files);
 

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use queuelake_engine::kpi::KpiSettings;
-use queuelake_engine::lake::Lake;
+use queuelake_engine::lake::{Lake, TableWriter, WriterLock, WriterSettings};
 use queuelake_engine::live::LiveTable;
 use queuelake_engine::session::{QueryEngine, QueryLimits};
-use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
+use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA, QUEUE_LOG_TS_COLUMN};
 
 use crate::cli::{Command, KpiArgs};
 
@@ -57,6 +57,21 @@ impl KpiArgs {
             timeout_ms: self.query_timeout_ms,
         }
     }
+}
+
+/// Takes the lake's writer lock and opens the `queue_log` writer.
+pub async fn queue_log_writer(lake: &Lake) -> anyhow::Result<(WriterLock, TableWriter)> {
+    let lock = lake.lock_writer()?;
+    let writer = lake
+        .table_writer(
+            &lock,
+            QUEUE_LOG,
+            QUEUE_LOG_SCHEMA.clone(),
+            QUEUE_LOG_TS_COLUMN,
+            WriterSettings::default(),
+        )
+        .await?;
+    Ok((lock, writer))
 }
 
 /// The `queue_log` table as committed now, for readers that do not write.

@@ -7,28 +7,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use queuelake_engine::lake::{Lake, WriterSettings};
+use queuelake_engine::lake::Lake;
 use queuelake_engine::live::LiveTable;
-use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA, QUEUE_LOG_TS_COLUMN};
+use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
 use queuelake_ingest::queue_log::deadletter::DeadLetters;
 use queuelake_ingest::queue_log::tail::{TailOptions, Tailer};
 
 use crate::cli::ServeArgs;
-use crate::commands::engine;
+use crate::commands::{engine, queue_log_writer};
 use crate::http::{AppState, router};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let lake = Lake::open_local(&args.data)?;
-    let lock = lake.lock_writer()?;
-    let writer = lake
-        .table_writer(
-            &lock,
-            QUEUE_LOG,
-            QUEUE_LOG_SCHEMA.clone(),
-            QUEUE_LOG_TS_COLUMN,
-            WriterSettings::default(),
-        )
-        .await?;
+    let (_lock, writer) = queue_log_writer(&lake).await?;
     let live = LiveTable::new(
         lake.clone(),
         QUEUE_LOG,
@@ -93,7 +84,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         dead_letters = stats.dead_letters,
         "stopped; everything read is committed"
     );
-    drop(lock);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -298,10 +298,17 @@ fn encode_parquet(
     parts: &[RecordBatch],
     meta: Vec<KeyValue>,
 ) -> Result<(Bytes, u64)> {
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(meta))
-        .build();
+        .set_key_value_metadata(Some(meta));
+    // Dictionaries pay off for repeating values (queue, agent, event, source)
+    // and only cost time on near-unique ones (ids, payloads, offsets, times).
+    for column in ["ts", "callid", "data", "data2", "data3", "byte_offset"] {
+        if schema.column_with_name(column).is_some() {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+    }
+    let props = props.build();
     let mut buf = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut buf, schema, Some(props))?;
     let mut rows = 0u64;

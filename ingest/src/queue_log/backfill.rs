@@ -299,7 +299,7 @@ impl FileJob {
 
 /// Reads and drops `n` bytes; the last [`TAIL_HASH_BYTES`] of them end up
 /// in `before`. Returns how many bytes there were.
-fn skip_bytes(reader: &mut impl Read, n: u64, before: &mut Vec<u8>) -> Result<u64> {
+pub(crate) fn skip_bytes(reader: &mut impl Read, n: u64, before: &mut Vec<u8>) -> Result<u64> {
     let mut left = n;
     let mut buf = vec![0u8; 1 << 16];
     while left > 0 {

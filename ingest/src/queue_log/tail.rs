@@ -50,6 +50,7 @@ use queuelake_engine::live::LiveTable;
 use queuelake_engine::tables::QueueLogBuilder;
 
 use crate::error::{IngestError, Result};
+use crate::queue_log::backfill::skip_bytes;
 use crate::queue_log::deadletter::DeadLetters;
 use crate::queue_log::framing::Framer;
 use crate::queue_log::identity::{self, TAIL_HASH_BYTES};
@@ -222,7 +223,7 @@ impl Tailer {
         Ok(())
     }
 
-    fn take(&mut self, read: Option<(RecordBatch, String, SourcePosition, LineStats)>) {
+    fn take(&mut self, read: Option<Read_>) {
         let Some((batch, id, position, stats)) = read else {
             return;
         };
@@ -331,21 +332,10 @@ impl Tailer {
         let start = known.as_ref().map_or(0, |p| p.offset);
         let mut reader = open_source(path)?;
         let mut before = Vec::new();
-        let mut skipped = 0u64;
-        let mut buf = vec![0u8; 1 << 16];
-        while skipped < start {
-            let want = (start - skipped).min(buf.len() as u64) as usize;
-            let n = reader
-                .read(&mut buf[..want])
-                .map_err(|e| IngestError::read(path, e))?;
-            if n == 0 {
-                return Ok(()); // shorter than its position: nothing left
-            }
-            before.extend_from_slice(&buf[..n]);
-            let excess = before.len().saturating_sub(TAIL_HASH_BYTES);
-            before.drain(..excess);
-            skipped += n as u64;
+        if skip_bytes(&mut reader, start, &mut before)? < start {
+            return Ok(()); // shorter than its position: nothing left
         }
+        let mut buf = vec![0u8; 1 << 16];
         tracing::info!(path = %path.display(), offset = start, gzip = is_gzip(path).unwrap_or(false), "finishing rotated queue_log");
         let mut framer = Framer::resume(start, &before);
         let mut builder = QueueLogBuilder::default();
@@ -432,57 +422,29 @@ fn wait(rx: &Receiver<()>, poll: Duration) {
     }
 }
 
+/// What one read of a source yields: its rows, its identity, the position
+/// after them, and counters.
+type Read_ = (RecordBatch, String, SourcePosition, LineStats);
+
 /// Reads everything appended since the last read; complete lines become a
 /// batch with the position after them.
-fn read_new(
-    cur: &mut Followed,
-    dead: &mut DeadLetters,
-    path: &Path,
-) -> Result<Option<(RecordBatch, String, SourcePosition, LineStats)>> {
-    let mut buf = vec![0u8; 1 << 16];
-    let mut builder = QueueLogBuilder::default();
-    let path_text = path.display().to_string();
-    let mut sink = RowSink {
-        builder: &mut builder,
-        dead,
-        source: &cur.id,
-        path: &path_text,
-        stats: LineStats::default(),
-    };
-    let mut failure = None;
+fn read_new(cur: &mut Followed, dead: &mut DeadLetters, path: &Path) -> Result<Option<Read_>> {
     let before = cur.framer.pending_offset();
-    loop {
-        let n = cur
-            .file
-            .read(&mut buf)
-            .map_err(|e| IngestError::read(path, e))?;
-        if n == 0 {
-            break;
-        }
-        cur.framer.push(&buf[..n]);
-        cur.framer.drain_lines(|l| {
-            if failure.is_none()
-                && let Err(e) = sink.line(l)
-            {
-                failure = Some(e);
+    let mut buf = vec![0u8; 1 << 16];
+    let batch = frame_into_batch(cur, dead, path, |cur, line| {
+        loop {
+            let n = cur
+                .file
+                .read(&mut buf)
+                .map_err(|e| IngestError::read(path, e))?;
+            if n == 0 {
+                return Ok(());
             }
-        });
-    }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    if cur.framer.pending_offset() == before {
-        return Ok(None);
-    }
-    let stats = sink.stats;
-    cur.lines += stats.rows + stats.dead_letters;
-    let position = SourcePosition {
-        offset: cur.framer.pending_offset(),
-        tail_hash: cur.framer.tail_hash(),
-        path: path_text,
-        lines: cur.lines,
-    };
-    Ok(Some((builder.finish(), cur.id.clone(), position, stats)))
+            cur.framer.push(&buf[..n]);
+            cur.framer.drain_lines(&mut *line);
+        }
+    })?;
+    Ok(batch.filter(|_| cur.framer.pending_offset() != before))
 }
 
 /// Ends a rotated file's partial last line, if it has one.
@@ -490,25 +452,45 @@ fn finish_partial(
     cur: &mut Followed,
     dead: &mut DeadLetters,
     path: &Path,
-) -> Result<Option<(RecordBatch, String, SourcePosition, LineStats)>> {
+) -> Result<Option<Read_>> {
     if cur.framer.pending().is_empty() {
         return Ok(None);
     }
+    frame_into_batch(cur, dead, path, |cur, line| {
+        cur.framer.finish(&mut *line);
+        Ok(())
+    })
+}
+
+/// Runs `frame` with a line handler that turns lines into rows of `cur`'s
+/// source, then returns those rows with the position reached.
+fn frame_into_batch(
+    cur: &mut Followed,
+    dead: &mut DeadLetters,
+    path: &Path,
+    frame: impl FnOnce(
+        &mut Followed,
+        &mut dyn FnMut(crate::queue_log::framing::Framed<'_>),
+    ) -> Result<()>,
+) -> Result<Option<Read_>> {
     let mut builder = QueueLogBuilder::default();
     let path_text = path.display().to_string();
+    let id = cur.id.clone();
     let mut sink = RowSink {
         builder: &mut builder,
         dead,
-        source: &cur.id,
+        source: &id,
         path: &path_text,
         stats: LineStats::default(),
     };
     let mut failure = None;
-    cur.framer.finish(|l| {
-        if let Err(e) = sink.line(l) {
+    frame(cur, &mut |l| {
+        if failure.is_none()
+            && let Err(e) = sink.line(l)
+        {
             failure = Some(e);
         }
-    });
+    })?;
     if let Some(e) = failure {
         return Err(e);
     }
@@ -520,7 +502,7 @@ fn finish_partial(
         path: path_text,
         lines: cur.lines,
     };
-    Ok(Some((builder.finish(), cur.id.clone(), position, stats)))
+    Ok(Some((builder.finish(), id, position, stats)))
 }
 
 /// The up to [`TAIL_HASH_BYTES`] bytes before `offset`.
