@@ -223,7 +223,7 @@ impl Tailer {
         Ok(())
     }
 
-    fn take(&mut self, read: Option<Read_>) {
+    fn take(&mut self, read: Option<ReadOutcome>) {
         let Some((batch, id, position, stats)) = read else {
             return;
         };
@@ -424,11 +424,15 @@ fn wait(rx: &Receiver<()>, poll: Duration) {
 
 /// What one read of a source yields: its rows, its identity, the position
 /// after them, and counters.
-type Read_ = (RecordBatch, String, SourcePosition, LineStats);
+type ReadOutcome = (RecordBatch, String, SourcePosition, LineStats);
 
 /// Reads everything appended since the last read; complete lines become a
 /// batch with the position after them.
-fn read_new(cur: &mut Followed, dead: &mut DeadLetters, path: &Path) -> Result<Option<Read_>> {
+fn read_new(
+    cur: &mut Followed,
+    dead: &mut DeadLetters,
+    path: &Path,
+) -> Result<Option<ReadOutcome>> {
     let before = cur.framer.pending_offset();
     let mut buf = vec![0u8; 1 << 16];
     let batch = frame_into_batch(cur, dead, path, |cur, line| {
@@ -452,7 +456,7 @@ fn finish_partial(
     cur: &mut Followed,
     dead: &mut DeadLetters,
     path: &Path,
-) -> Result<Option<Read_>> {
+) -> Result<Option<ReadOutcome>> {
     if cur.framer.pending().is_empty() {
         return Ok(None);
     }
@@ -472,7 +476,7 @@ fn frame_into_batch(
         &mut Followed,
         &mut dyn FnMut(crate::queue_log::framing::Framed<'_>),
     ) -> Result<()>,
-) -> Result<Option<Read_>> {
+) -> Result<Option<ReadOutcome>> {
     let mut builder = QueueLogBuilder::default();
     let path_text = path.display().to_string();
     let id = cur.id.clone();
