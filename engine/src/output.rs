@@ -1,7 +1,6 @@
 //! Query results as JSON, CSV or a text table.
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Schema};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::{Map, Value, json};
 
@@ -161,13 +160,4 @@ pub fn to_table(result: &QueryResult) -> Result<String> {
         return Ok(arrow::util::pretty::pretty_format_batches(&[empty])?.to_string());
     }
     Ok(arrow::util::pretty::pretty_format_batches(&result.batches)?.to_string())
-}
-
-/// Column names and types, for headers.
-pub fn describe(schema: &Schema) -> Vec<(String, DataType)> {
-    schema
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.data_type().clone()))
-        .collect()
 }

@@ -66,7 +66,12 @@ pub fn sql(data: &Path, query: &str, extra: &[&str]) -> Vec<Vec<Value>> {
     args.extend_from_slice(extra);
     args.push(query);
     let v: Value = serde_json::from_str(&ok(&args)).expect("json output");
-    v["rows"]
+    rows_of(&v)
+}
+
+/// The `rows` of a JSON query answer.
+fn rows_of(answer: &Value) -> Vec<Vec<Value>> {
+    answer["rows"]
         .as_array()
         .unwrap()
         .iter()
@@ -133,12 +138,7 @@ impl Server {
         let (status, text) = self.post("/api/v1/sql", &body);
         assert_eq!(status, 200, "{text}");
         let v: Value = serde_json::from_str(&text).unwrap();
-        v["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_array().unwrap().clone())
-            .collect()
+        rows_of(&v)
     }
 
     /// Polls `query` until its single value equals `want` or `limit` passes;

@@ -327,11 +327,6 @@ fn decode_parquet(bytes: Bytes) -> Result<Vec<RecordBatch>> {
     Ok(reader.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Reads a data file back (tests and tools).
-pub fn read_parquet(bytes: Bytes) -> Result<Vec<RecordBatch>> {
-    decode_parquet(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,7 +395,7 @@ mod tests {
         assert_eq!(writer.position("ql-test").unwrap().offset, 80);
         let only = &writer.snapshot().files[0];
         let bytes = std::fs::read(lake.file_path("queue_log", only)).unwrap();
-        let batches = read_parquet(bytes.into()).unwrap();
+        let batches = decode_parquet(bytes.into()).unwrap();
         let offsets: Vec<u64> = batches
             .iter()
             .flat_map(|b| {

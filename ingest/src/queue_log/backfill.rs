@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -206,7 +206,7 @@ impl FileJob {
 
         // Skip what the lake holds, keeping the bytes just before `start`.
         let mut before = Vec::with_capacity(TAIL_HASH_BYTES);
-        let skipped = skip_bytes(&mut reader, start, &mut before)?;
+        let skipped = skip_bytes(&mut reader, &path, start, &mut before)?;
         if skipped < start {
             return Ok((FileOutcome::AlreadyInLake, LineStats::default()));
         }
@@ -299,17 +299,19 @@ impl FileJob {
 
 /// Reads and drops `n` bytes; the last [`TAIL_HASH_BYTES`] of them end up
 /// in `before`. Returns how many bytes there were.
-pub(crate) fn skip_bytes(reader: &mut impl Read, n: u64, before: &mut Vec<u8>) -> Result<u64> {
+pub(crate) fn skip_bytes(
+    reader: &mut impl Read,
+    path: &Path,
+    n: u64,
+    before: &mut Vec<u8>,
+) -> Result<u64> {
     let mut left = n;
     let mut buf = vec![0u8; 1 << 16];
     while left > 0 {
         let want = left.min(buf.len() as u64) as usize;
         let got = reader
             .read(&mut buf[..want])
-            .map_err(|e| IngestError::Read {
-                path: "source".into(),
-                source: e,
-            })?;
+            .map_err(|e| IngestError::read(path, e))?;
         if got == 0 {
             break;
         }

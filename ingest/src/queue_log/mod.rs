@@ -17,11 +17,9 @@ use crate::error::{IngestError, Result};
 /// Opens a source file for reading from its start, decompressing gzip
 /// (recognised by its magic bytes, whatever the file is called).
 pub fn open_source(path: &Path) -> Result<Box<dyn Read + Send>> {
-    let mut file = File::open(path).map_err(|e| IngestError::read(path, e))?;
-    let mut magic = [0u8; 2];
-    let n = read_up_to(&mut file, &mut magic).map_err(|e| IngestError::read(path, e))?;
+    let gzip = is_gzip(path)?;
     let file = File::open(path).map_err(|e| IngestError::read(path, e))?;
-    if n == 2 && magic == [0x1f, 0x8b] {
+    if gzip {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(
             BufReader::with_capacity(1 << 20, file),
         )))

@@ -332,7 +332,7 @@ impl Tailer {
         let start = known.as_ref().map_or(0, |p| p.offset);
         let mut reader = open_source(path)?;
         let mut before = Vec::new();
-        if skip_bytes(&mut reader, start, &mut before)? < start {
+        if skip_bytes(&mut reader, path, start, &mut before)? < start {
             return Ok(()); // shorter than its position: nothing left
         }
         let mut buf = vec![0u8; 1 << 16];
