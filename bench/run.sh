@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/queuelake/target}"
 export RUST_LOG=warn
 
-cargo bench -p queuelake-queue-log --bench parse
-cargo bench -p queuelake --bench lake
+cargo bench --workspace --bench parse
+cargo bench --workspace --bench lake
 
 # The same generated file through DuckDB's CSV reader into Parquet.
 python3 -m pip install -q duckdb
 python3 bench/duckdb_convert.py target/bench/queue_log_30d
 
 # Crash safety at scale: 200 kill -9 during backfill, 50 during the tail.
-QUEUELAKE_KILLS=200 QUEUELAKE_TAIL_KILLS=50 cargo test --release -p queuelake --test e2e kill_9 -- --nocapture
+QUEUELAKE_KILLS=200 QUEUELAKE_TAIL_KILLS=50 cargo test --release --workspace --test e2e kill_9 -- --nocapture

@@ -116,6 +116,9 @@ pub struct ServeArgs {
     /// Poll the file this often (milliseconds) besides file-change events.
     #[arg(long, default_value_t = 250, env = "QUEUELAKE_POLL_MS")]
     pub poll_ms: u64,
+    /// Look for newly closed days of `calls` to store this often (seconds).
+    #[arg(long, default_value_t = 60, env = "QUEUELAKE_ROLLUP_SECONDS")]
+    pub rollup_seconds: u64,
     /// KPI and query settings.
     #[command(flatten)]
     pub kpi: KpiArgs,

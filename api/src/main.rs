@@ -12,6 +12,11 @@ mod http;
 
 use clap::Parser;
 
+/// mimalloc reuses freed memory instead of returning large buffers to the
+/// OS and faulting fresh zeroed pages in for the next batch.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     commands::init_logging(cli.log_json);

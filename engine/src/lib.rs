@@ -6,22 +6,27 @@
 //! ([`lake::log`]). A [`live::LiveTable`] shows DataFusion the committed
 //! files plus the rows still in memory; a [`session::QueryEngine`] answers
 //! read-only SQL over those tables and the KPI views ([`kpi`]), and
-//! [`output`] renders results.
+//! [`output`] renders results. Closed days of `calls` are stored once
+//! ([`rollup`]) and read back with the recent days computed ([`calls`]).
 //!
 //! Modules:
 //! - [`tables`]: schemas of the raw tables and the `queue_log` row builder.
 //! - [`lake`]: storage, commit log, writer (append, compaction, vacuum), writer lock.
 //! - [`live`]: the DataFusion table provider over files + memory.
 //! - [`kpi`]: KPI settings and the SQL views from `sql/views/`.
+//! - [`calls`]: the `calls` view as a provider: stored days + computed recent days.
+//! - [`rollup`]: storing closed days of `calls` in `calls_by_day`, with input fingerprints.
 //! - [`session`]: the read-only query session with memory and time limits.
 //! - [`output`]: JSON, CSV and text-table renderings.
 //! - [`error`]: the crate's error type.
 
+pub mod calls;
 pub mod error;
 pub mod kpi;
 pub mod lake;
 pub mod live;
 pub mod output;
+pub mod rollup;
 pub mod session;
 pub mod tables;
 

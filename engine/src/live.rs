@@ -8,8 +8,8 @@
 
 use std::sync::{Arc, RwLock};
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{SchemaRef, TimestampMicrosecondType};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::datasource::TableProvider;
@@ -29,7 +29,8 @@ use crate::lake::{Lake, Snapshot};
 /// Shared, swappable state of one table.
 #[derive(Default)]
 struct State {
-    seq: u64,
+    /// The last published commit.
+    snapshot: Arc<Snapshot>,
     /// Files of the last published commit, as DataFusion listing URLs.
     files: Vec<ListingTableUrl>,
     /// A provider over `files`, built once per commit.
@@ -89,6 +90,32 @@ impl LiveTable {
         state.memory.push(batch);
     }
 
+    /// The last published commit (files, positions, input fingerprints).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.state
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .snapshot
+            .clone()
+    }
+
+    /// The earliest `ts` (µs) among the rows held in memory, if the table
+    /// has a `ts` column and holds any.
+    pub fn memory_min_ts(&self) -> Option<i64> {
+        let (index, _) = self.schema.column_with_name("ts")?;
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state
+            .memory
+            .iter()
+            .filter_map(|b| {
+                let ts = b
+                    .column(index)
+                    .as_primitive_opt::<TimestampMicrosecondType>()?;
+                arrow::compute::min(ts)
+            })
+            .min()
+    }
+
     /// Rows held in memory.
     pub fn memory_rows(&self) -> usize {
         self.state
@@ -109,7 +136,7 @@ impl LiveTable {
             })
             .collect::<DfResult<Vec<_>>>()?;
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-        state.seq = snapshot.seq;
+        state.snapshot = Arc::new(snapshot.clone());
         state.files = files;
         state.listing = None;
         drop_front_rows(&mut state.memory, committed_rows);

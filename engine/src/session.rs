@@ -17,9 +17,13 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::calls::CallsTable;
 use crate::error::{EngineError, Result};
 use crate::kpi::{self, KpiSettings};
+use crate::lake::Lake;
 use crate::live::LiveTable;
+use crate::rollup::CALLS_BY_DAY;
+use crate::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
 
 /// Limits applied to every analyst query.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,6 +60,37 @@ impl QueryResult {
     }
 }
 
+/// The lake's tables as a session reads them.
+#[derive(Clone, Debug)]
+pub struct LakeTables {
+    /// The raw `queue_log`.
+    pub queue_log: LiveTable,
+    /// Stored closed days of `calls` (not visible to SQL by this name).
+    pub calls_by_day: LiveTable,
+}
+
+impl LakeTables {
+    /// The tables as committed now, for readers that do not write.
+    pub async fn committed(lake: &Lake) -> Result<Self> {
+        let queue_log = lake.snapshot(QUEUE_LOG).await?;
+        let calls_by_day = lake.snapshot(CALLS_BY_DAY).await?;
+        Ok(LakeTables {
+            queue_log: LiveTable::new(
+                lake.clone(),
+                QUEUE_LOG,
+                QUEUE_LOG_SCHEMA.clone(),
+                &queue_log,
+            )?,
+            calls_by_day: LiveTable::new(
+                lake.clone(),
+                CALLS_BY_DAY,
+                crate::calls::calls_schema().await?,
+                &calls_by_day,
+            )?,
+        })
+    }
+}
+
 /// The SQL session: raw tables and views, read-only.
 pub struct QueryEngine {
     ctx: SessionContext,
@@ -63,13 +98,14 @@ pub struct QueryEngine {
 }
 
 impl QueryEngine {
-    /// A session over `tables`, with the views rendered from `kpi`.
-    pub async fn new(tables: &[LiveTable], kpi: &KpiSettings, limits: QueryLimits) -> Result<Self> {
+    /// A session over the lake's `tables`, with the views rendered from `kpi`.
+    pub async fn new(tables: &LakeTables, kpi: &KpiSettings, limits: QueryLimits) -> Result<Self> {
         let config = SessionConfig::new().with_information_schema(true);
         let ctx = SessionContext::new_with_config(config);
-        for table in tables {
-            ctx.register_table(table.name(), Arc::new(table.clone()))?;
-        }
+        let queue_log = tables.queue_log.clone();
+        ctx.register_table(queue_log.name(), Arc::new(queue_log.clone()))?;
+        let calls = CallsTable::new(&ctx, queue_log, tables.calls_by_day.clone()).await?;
+        ctx.register_table("calls", Arc::new(calls))?;
         for view in kpi::VIEWS {
             let sql = kpi::render(view.sql, kpi)?;
             let plan = ctx.state().create_logical_plan(&sql).await.map_err(|e| {

@@ -108,15 +108,23 @@ impl QueueLogBuilder {
         self.rows += 1;
     }
 
-    /// The pending rows as a batch; the builder is empty afterwards.
+    /// The pending rows as a batch; the builder is empty afterwards, with
+    /// room reserved for a batch as large as this one (arrow's builders
+    /// give up their capacity on finish, and growing them back by doubling
+    /// copies every buffer several times per batch).
     pub fn finish(&mut self) -> RecordBatch {
+        let rows = self.rows;
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(13);
-        columns.push(Arc::new(self.ts.finish()));
-        for b in self.text.iter_mut() {
-            columns.push(Arc::new(b.finish()));
+        let ts = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
+        columns.push(Arc::new(std::mem::replace(&mut self.ts, ts).finish()));
+        for builder in self.text.iter_mut().chain([&mut self.source]) {
+            let refill = StringBuilder::with_capacity(rows, builder.values_slice().len());
+            columns.push(Arc::new(std::mem::replace(builder, refill).finish()));
         }
-        columns.push(Arc::new(self.source.finish()));
-        columns.push(Arc::new(self.byte_offset.finish()));
+        let offsets = UInt64Builder::with_capacity(rows);
+        columns.push(Arc::new(
+            std::mem::replace(&mut self.byte_offset, offsets).finish(),
+        ));
         self.rows = 0;
         RecordBatch::try_new(QUEUE_LOG_SCHEMA.clone(), columns)
             .expect("builder columns match QUEUE_LOG_SCHEMA by construction")

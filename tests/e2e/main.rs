@@ -5,6 +5,7 @@
 
 mod backfill;
 mod kpi;
+mod rollup;
 mod sql_guard;
 mod support;
 mod tail;

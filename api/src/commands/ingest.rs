@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use queuelake_engine::lake::Lake;
+use queuelake_engine::rollup::CallsRollup;
 use queuelake_ingest::queue_log::backfill::{self, BackfillOptions, FileOutcome, Progress};
 use queuelake_ingest::queue_log::deadletter::DeadLetters;
 use queuelake_ingest::queue_log::rows::LineStats;
@@ -22,7 +23,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let lake = Lake::open_local(&args.data)?;
-    let (_lock, mut writer) = queue_log_writer(&lake).await?;
+    let (lock, mut writer) = queue_log_writer(&lake).await?;
     let mut dead = DeadLetters::open(lake.root())?;
     let files = backfill::order_files(&args.files);
 
@@ -104,6 +105,23 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     )?;
     if total.dead_letters > 0 {
         writeln!(out, "dead letters are in {}", dead.path().display())?;
+    }
+    out.flush()?;
+
+    // Closed days are grouped into visits once, here, not by every query.
+    let started = Instant::now();
+    let report = CallsRollup::open(&lake, &lock)
+        .await?
+        .refresh(writer.snapshot())
+        .await?;
+    if report.days > 0 {
+        writeln!(
+            out,
+            "stored {} closed days of calls ({} visits) in {:.2} s",
+            report.days,
+            report.visits,
+            started.elapsed().as_secs_f64()
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,8 +9,7 @@ use std::process::ExitCode;
 
 use queuelake_engine::kpi::KpiSettings;
 use queuelake_engine::lake::{Lake, TableWriter, WriterLock, WriterSettings};
-use queuelake_engine::live::LiveTable;
-use queuelake_engine::session::{QueryEngine, QueryLimits};
+use queuelake_engine::session::{LakeTables, QueryEngine, QueryLimits};
 use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA, QUEUE_LOG_TS_COLUMN};
 
 use crate::cli::{Command, KpiArgs};
@@ -74,19 +73,8 @@ pub async fn queue_log_writer(lake: &Lake) -> anyhow::Result<(WriterLock, TableW
     Ok((lock, writer))
 }
 
-/// The `queue_log` table as committed now, for readers that do not write.
-pub async fn committed_queue_log(lake: &Lake) -> anyhow::Result<LiveTable> {
-    let snapshot = lake.snapshot(QUEUE_LOG).await?;
-    Ok(LiveTable::new(
-        lake.clone(),
-        QUEUE_LOG,
-        QUEUE_LOG_SCHEMA.clone(),
-        &snapshot,
-    )?)
-}
-
 /// A query engine over the given tables.
-pub async fn engine(tables: &[LiveTable], kpi: &KpiArgs) -> anyhow::Result<QueryEngine> {
+pub async fn engine(tables: &LakeTables, kpi: &KpiArgs) -> anyhow::Result<QueryEngine> {
     Ok(QueryEngine::new(tables, &kpi.kpi(), kpi.limits()).await?)
 }
 

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use queuelake_engine::calls::calls_schema;
 use queuelake_engine::lake::Lake;
 use queuelake_engine::live::LiveTable;
+use queuelake_engine::rollup::{CALLS_BY_DAY, CallsRollup};
+use queuelake_engine::session::LakeTables;
 use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
 use queuelake_ingest::queue_log::deadletter::DeadLetters;
 use queuelake_ingest::queue_log::tail::{TailOptions, Tailer};
@@ -19,14 +22,24 @@ use crate::http::{AppState, router};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let lake = Lake::open_local(&args.data)?;
-    let (_lock, writer) = queue_log_writer(&lake).await?;
-    let live = LiveTable::new(
-        lake.clone(),
-        QUEUE_LOG,
-        QUEUE_LOG_SCHEMA.clone(),
-        writer.snapshot(),
-    )?;
-    let engine = engine(std::slice::from_ref(&live), &args.kpi).await?;
+    let (lock, writer) = queue_log_writer(&lake).await?;
+    let rollup = CallsRollup::open(&lake, &lock).await?;
+    let tables = LakeTables {
+        queue_log: LiveTable::new(
+            lake.clone(),
+            QUEUE_LOG,
+            QUEUE_LOG_SCHEMA.clone(),
+            writer.snapshot(),
+        )?,
+        calls_by_day: LiveTable::new(
+            lake.clone(),
+            CALLS_BY_DAY,
+            calls_schema().await?,
+            rollup.snapshot(),
+        )?,
+    };
+    let engine = engine(&tables, &args.kpi).await?;
+    let live = tables.queue_log.clone();
 
     let stop = Arc::new(AtomicBool::new(false));
     let options = TailOptions {
@@ -59,6 +72,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
+    let rollups = tokio::spawn(store_closed_days(
+        rollup,
+        tables,
+        Duration::from_secs(args.rollup_seconds.max(1)),
+    ));
     let state = Arc::new(AppState { engine });
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal());
 
@@ -76,6 +94,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         () = tail_watch => {}
     }
     stop.store(true, Ordering::SeqCst);
+    rollups.abort(); // a refresh cut short commits nothing
     let stats = tokio::task::spawn_blocking(move || tail_thread.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the tail thread panicked"))??;
@@ -85,6 +104,33 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "stopped; everything read is committed"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stores closed days of `calls` as the tail commits them, every `period`.
+/// A failed refresh is logged and retried; queries stay correct meanwhile
+/// (they compute the days not stored).
+async fn store_closed_days(mut rollup: CallsRollup, tables: LakeTables, period: Duration) {
+    loop {
+        let started = std::time::Instant::now();
+        match rollup.refresh(&tables.queue_log.snapshot()).await {
+            Ok(report) if report.days > 0 => {
+                if let Err(e) = tables.calls_by_day.publish_commit(rollup.snapshot(), 0) {
+                    tracing::error!(error = %e, "could not publish stored days of calls");
+                }
+                tracing::info!(
+                    days = report.days,
+                    visits = report.visits,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "stored closed days of calls"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "storing closed days of calls failed; will retry")
+            }
+        }
+        tokio::time::sleep(period).await;
+    }
 }
 
 async fn shutdown_signal() {

@@ -4,14 +4,15 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use queuelake_engine::output;
+use queuelake_engine::session::LakeTables;
 
 use crate::cli::{Format, SqlArgs};
-use crate::commands::{committed_queue_log, engine, open_existing_lake};
+use crate::commands::{engine, open_existing_lake};
 
 pub async fn run(args: SqlArgs) -> anyhow::Result<ExitCode> {
     let lake = open_existing_lake(&args.data)?;
-    let table = committed_queue_log(&lake).await?;
-    let engine = engine(&[table], &args.kpi).await?;
+    let tables = LakeTables::committed(&lake).await?;
+    let engine = engine(&tables, &args.kpi).await?;
     let result = engine.query(&args.query).await?;
     let text = match args.format {
         Format::Table => output::to_table(&result)? + "\n",

@@ -76,6 +76,10 @@ pub struct CommitRecord {
     pub remove: Vec<String>,
     /// Source positions advanced by this commit.
     pub sources: BTreeMap<String, SourcePosition>,
+    /// Derived tables only: per partition it (re)computes, a fingerprint of
+    /// the inputs it was computed from (absent from records without any).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// A checkpoint record: the whole table state after commit `seq`.
@@ -91,6 +95,9 @@ pub struct CheckpointRecord {
     pub files: Vec<DataFile>,
     /// Source positions.
     pub sources: BTreeMap<String, SourcePosition>,
+    /// Input fingerprints of derived partitions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// The state of a table at one commit.
@@ -102,6 +109,8 @@ pub struct Snapshot {
     pub files: Vec<DataFile>,
     /// Source positions.
     pub sources: BTreeMap<String, SourcePosition>,
+    /// Input fingerprints of derived partitions (see [`CommitRecord::inputs`]).
+    pub inputs: BTreeMap<String, String>,
 }
 
 impl Snapshot {
@@ -111,6 +120,9 @@ impl Snapshot {
         self.files.extend(commit.add.iter().cloned());
         for (id, pos) in &commit.sources {
             self.sources.insert(id.clone(), pos.clone());
+        }
+        for (partition, fingerprint) in &commit.inputs {
+            self.inputs.insert(partition.clone(), fingerprint.clone());
         }
         self.seq = commit.seq;
     }
@@ -128,6 +140,7 @@ impl Snapshot {
             seq: self.seq,
             files: self.files.clone(),
             sources: self.sources.clone(),
+            inputs: self.inputs.clone(),
         }
     }
 }
@@ -144,6 +157,7 @@ impl CommitRecord {
             add,
             remove,
             sources: BTreeMap::new(),
+            inputs: BTreeMap::new(),
         }
     }
 }
@@ -220,6 +234,7 @@ pub async fn load_snapshot(store: &LakeStore, table: &ObjectPath) -> Result<Snap
             seq: cp.seq,
             files: cp.files,
             sources: cp.sources,
+            inputs: cp.inputs,
         };
     }
     let after = snapshot.seq;

@@ -102,12 +102,7 @@ impl TableWriter {
         sources: BTreeMap<String, SourcePosition>,
     ) -> Result<CommitRecord> {
         let seq = self.snapshot.seq + 1;
-        let mut by_date: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
-        for batch in batches {
-            for (date, part) in split_by_date(&batch, self.ts_column)? {
-                by_date.entry(date).or_default().push(part);
-            }
-        }
+        let by_date = self.group_by_date(batches)?;
         let meta = vec![
             KeyValue::new("queuelake.commit_seq".into(), seq.to_string()),
             KeyValue::new(
@@ -115,16 +110,79 @@ impl TableWriter {
                 serde_json::to_string(&sources).unwrap_or_default(),
             ),
         ];
-        let mut added = Vec::new();
-        for (n, (date, parts)) in by_date.into_iter().enumerate() {
-            let rel = format!("date={date}/part-{seq:020}-{n}.parquet");
-            added.push(self.write_file(&rel, parts, meta.clone()).await?);
-        }
+        let added = self.write_files(seq, by_date, meta).await?;
         let mut commit = CommitRecord::new(seq, "append", added, vec![]);
         commit.sources = sources;
         self.commit(commit.clone()).await?;
         self.compact_partitions(&commit).await?;
         Ok(commit)
+    }
+
+    /// Replaces whole date partitions of a derived table in one commit:
+    /// every file of each date named in `inputs` goes, the rows of
+    /// `batches` (all of which must fall on those dates) come, and each date
+    /// records the fingerprint of the inputs it was computed from.
+    pub async fn replace_dates(
+        &mut self,
+        batches: Vec<RecordBatch>,
+        inputs: BTreeMap<String, String>,
+    ) -> Result<CommitRecord> {
+        let seq = self.snapshot.seq + 1;
+        let by_date = self.group_by_date(batches)?;
+        if let Some(stray) = by_date.keys().find(|d| !inputs.contains_key(*d)) {
+            return Err(EngineError::InvalidSetting {
+                name: format!("replacement of {}", self.table),
+                reason: format!("rows dated {stray}, a date not being replaced"),
+            });
+        }
+        let meta = vec![KeyValue::new(
+            "queuelake.commit_seq".into(),
+            seq.to_string(),
+        )];
+        let added = self.write_files(seq, by_date, meta).await?;
+        let removed = self
+            .snapshot
+            .files
+            .iter()
+            .filter(|f| {
+                partition_of(&f.path)
+                    .and_then(|p| p.strip_prefix("date=").map(str::to_string))
+                    .is_some_and(|date| inputs.contains_key(&date))
+            })
+            .map(|f| f.path.clone())
+            .collect();
+        let mut commit = CommitRecord::new(seq, "replace", added, removed);
+        commit.inputs = inputs;
+        self.commit(commit.clone()).await?;
+        Ok(commit)
+    }
+
+    fn group_by_date(
+        &self,
+        batches: Vec<RecordBatch>,
+    ) -> Result<BTreeMap<String, Vec<RecordBatch>>> {
+        let mut by_date: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+        for batch in batches {
+            for (date, part) in split_by_date(&batch, self.ts_column)? {
+                by_date.entry(date).or_default().push(part);
+            }
+        }
+        Ok(by_date)
+    }
+
+    /// Writes one file per date, encoded concurrently (a core each).
+    async fn write_files(
+        &self,
+        seq: u64,
+        by_date: BTreeMap<String, Vec<RecordBatch>>,
+        meta: Vec<KeyValue>,
+    ) -> Result<Vec<DataFile>> {
+        let writes = by_date.into_iter().enumerate().map(|(n, (date, parts))| {
+            let rel = format!("date={date}/part-{seq:020}-{n}.parquet");
+            let meta = meta.clone();
+            async move { self.write_file(&rel, parts, meta).await }
+        });
+        futures::future::try_join_all(writes).await
     }
 
     async fn write_file(
@@ -268,13 +326,28 @@ fn split_by_date(batch: &RecordBatch, ts_column: usize) -> Result<Vec<(String, R
         });
     };
     let day = |i: usize| (!ts.is_null(i)).then(|| ts.value(i).div_euclid(DAY_US));
-    let first = if batch.num_rows() > 0 { day(0) } else { None };
-    if (0..batch.num_rows()).all(|i| day(i) == first) {
-        return Ok(vec![(date_label(first), batch.clone())]);
+    // Lines arrive in time order, so each date is usually one contiguous
+    // run of rows: slice those (no copy) and gather rows only otherwise.
+    let mut runs: Vec<(Option<i64>, usize, usize)> = Vec::new();
+    for i in 0..batch.num_rows() {
+        let d = day(i);
+        match runs.last_mut() {
+            Some((last, _, len)) if *last == d => *len += 1,
+            _ => runs.push((d, i, 1)),
+        }
+    }
+    let distinct: BTreeSet<Option<i64>> = runs.iter().map(|r| r.0).collect();
+    if distinct.len() == runs.len() {
+        return Ok(runs
+            .into_iter()
+            .map(|(d, start, len)| (date_label(d), batch.slice(start, len)))
+            .collect());
     }
     let mut rows: BTreeMap<Option<i64>, Vec<u32>> = BTreeMap::new();
-    for i in 0..batch.num_rows() {
-        rows.entry(day(i)).or_default().push(i as u32);
+    for (d, start, len) in runs {
+        rows.entry(d)
+            .or_default()
+            .extend((start..start + len).map(|i| i as u32));
     }
     rows.into_iter()
         .map(|(d, idx)| {
@@ -309,7 +382,10 @@ fn encode_parquet(
         }
     }
     let props = props.build();
-    let mut buf = Vec::new();
+    // Encoded Parquet is a fraction of the Arrow size: reserve a guess
+    // rather than grow (and copy) the buffer a dozen times.
+    let arrow_bytes: usize = parts.iter().map(RecordBatch::get_array_memory_size).sum();
+    let mut buf = Vec::with_capacity(arrow_bytes / 4);
     let mut writer = ArrowWriter::try_new(&mut buf, schema, Some(props))?;
     let mut rows = 0u64;
     for part in parts {
@@ -468,5 +544,29 @@ mod tests {
             labels,
             vec![("2024-03-04".to_string(), 2), ("2024-03-05".to_string(), 1)]
         );
+    }
+
+    #[test]
+    fn interleaved_dates_are_gathered_in_row_order() {
+        let parts = [
+            batch(1_709_596_799, 0..1),
+            batch(1_709_596_800, 1..2),
+            batch(1_709_596_798, 2..4),
+        ];
+        let mixed = arrow::compute::concat_batches(&QUEUE_LOG_SCHEMA, &parts).unwrap();
+        let split = split_by_date(&mixed, QUEUE_LOG_TS_COLUMN).unwrap();
+        let offsets = |b: &RecordBatch| -> Vec<u64> {
+            b.column(12)
+                .as_any()
+                .downcast_ref::<arrow::array::UInt64Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        };
+        assert_eq!(split.len(), 2);
+        assert_eq!(split[0].0, "2024-03-04");
+        assert_eq!(offsets(&split[0].1), vec![0, 2, 3]);
+        assert_eq!(split[1].0, "2024-03-05");
+        assert_eq!(offsets(&split[1].1), vec![1]);
     }
 }
