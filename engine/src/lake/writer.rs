@@ -21,7 +21,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{EngineError, Result};
@@ -373,7 +373,14 @@ fn encode_parquet(
 ) -> Result<(Bytes, u64)> {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(meta));
+        .set_key_value_metadata(Some(meta))
+        // Min/max per column chunk prune files and row groups; per-page
+        // statistics are kept for the time column only (range scans).
+        .set_statistics_enabled(EnabledStatistics::Chunk);
+    if schema.column_with_name("ts").is_some() {
+        props =
+            props.set_column_statistics_enabled(ColumnPath::from("ts"), EnabledStatistics::Page);
+    }
     // Dictionaries pay off for repeating values (queue, agent, event, source)
     // and only cost time on near-unique ones (ids, payloads, offsets, times).
     for column in ["ts", "callid", "data", "data2", "data3", "byte_offset"] {
