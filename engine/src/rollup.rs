@@ -91,7 +91,7 @@ impl DayInputs {
     pub fn fresh_until(&self, stored: &Snapshot) -> Option<NaiveDate> {
         let mut until = None;
         for day in self.closable() {
-            if stored.inputs.get(&day.to_string()) != Some(&self.fingerprint(day)) {
+            if !self.is_stored(day, stored) {
                 break;
             }
             until = day.succ_opt();
@@ -102,8 +102,13 @@ impl DayInputs {
     /// The closable days whose stored rows are missing or out of date.
     pub fn stale(&self, stored: &Snapshot) -> Vec<NaiveDate> {
         self.closable()
-            .filter(|d| stored.inputs.get(&d.to_string()) != Some(&self.fingerprint(*d)))
+            .filter(|d| !self.is_stored(*d, stored))
             .collect()
+    }
+
+    /// Whether `stored` holds day `date` computed from these very inputs.
+    fn is_stored(&self, date: NaiveDate, stored: &Snapshot) -> bool {
+        stored.inputs.get(&date.to_string()) == Some(&self.fingerprint(date))
     }
 }
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::calls::CallsTable;
 use crate::error::{EngineError, Result};
 use crate::kpi::{self, KpiSettings};
-use crate::lake::Lake;
+use crate::lake::{Lake, Snapshot};
 use crate::live::LiveTable;
 use crate::rollup::CALLS_BY_DAY;
 use crate::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
@@ -74,18 +74,23 @@ impl LakeTables {
     pub async fn committed(lake: &Lake) -> Result<Self> {
         let queue_log = lake.snapshot(QUEUE_LOG).await?;
         let calls_by_day = lake.snapshot(CALLS_BY_DAY).await?;
+        Self::at(lake, &queue_log, &calls_by_day).await
+    }
+
+    /// The tables at the given snapshots (a writer passes its own).
+    pub async fn at(lake: &Lake, queue_log: &Snapshot, calls_by_day: &Snapshot) -> Result<Self> {
         Ok(LakeTables {
             queue_log: LiveTable::new(
                 lake.clone(),
                 QUEUE_LOG,
                 QUEUE_LOG_SCHEMA.clone(),
-                &queue_log,
+                queue_log,
             )?,
             calls_by_day: LiveTable::new(
                 lake.clone(),
                 CALLS_BY_DAY,
                 crate::calls::calls_schema().await?,
-                &calls_by_day,
+                calls_by_day,
             )?,
         })
     }

@@ -7,12 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use queuelake_engine::calls::calls_schema;
 use queuelake_engine::lake::Lake;
-use queuelake_engine::live::LiveTable;
-use queuelake_engine::rollup::{CALLS_BY_DAY, CallsRollup};
+use queuelake_engine::rollup::CallsRollup;
 use queuelake_engine::session::LakeTables;
-use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
 use queuelake_ingest::queue_log::deadletter::DeadLetters;
 use queuelake_ingest::queue_log::tail::{TailOptions, Tailer};
 
@@ -24,20 +21,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let lake = Lake::open_local(&args.data)?;
     let (lock, writer) = queue_log_writer(&lake).await?;
     let rollup = CallsRollup::open(&lake, &lock).await?;
-    let tables = LakeTables {
-        queue_log: LiveTable::new(
-            lake.clone(),
-            QUEUE_LOG,
-            QUEUE_LOG_SCHEMA.clone(),
-            writer.snapshot(),
-        )?,
-        calls_by_day: LiveTable::new(
-            lake.clone(),
-            CALLS_BY_DAY,
-            calls_schema().await?,
-            rollup.snapshot(),
-        )?,
-    };
+    let tables = LakeTables::at(&lake, writer.snapshot(), rollup.snapshot()).await?;
     let engine = engine(&tables, &args.kpi).await?;
     let live = tables.queue_log.clone();
 
