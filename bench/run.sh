@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/queuelake/target}"
 export RUST_LOG=warn
 
+# DuckDB's CSV reader is the reference for the backfill: the lake bench runs
+# it round by round beside `queuelake ingest` on the same generated file.
+python3 -m pip install -q duckdb
+
 cargo bench --workspace --bench parse
 cargo bench --workspace --bench lake
 
-# The same generated file through DuckDB's CSV reader into Parquet.
-python3 -m pip install -q duckdb
+# DuckDB on one and on two threads, once more on its own.
 python3 bench/duckdb_convert.py target/bench/queue_log_30d
 
 # Crash safety at scale: 200 kill -9 during backfill, 50 during the tail.

@@ -138,6 +138,67 @@ fn http_count(port: u16) -> i64 {
     v["rows"][0][0].as_i64().unwrap()
 }
 
+/// Rounds of the backfill comparison.
+const ROUNDS: usize = 5;
+
+/// `queuelake ingest` of `log` into a fresh `lake`: (seconds to the last
+/// commit, seconds more to store closed days of calls).
+fn ingest_once(lake: &Path, log: &Path) -> (f64, f64) {
+    let _ = std::fs::remove_dir_all(lake);
+    let started = Instant::now();
+    let output = Command::new(BIN)
+        .args([
+            "ingest",
+            "--data",
+            lake.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let total = started.elapsed().as_secs_f64();
+    // "stored N closed days of calls (M visits) in S s": the derived table,
+    // computed after the last line is committed.
+    let summary = String::from_utf8(output.stdout).unwrap();
+    let rollup_secs: f64 = summary
+        .lines()
+        .find(|l| l.starts_with("stored "))
+        .and_then(|l| l.rsplit(" in ").next())
+        .and_then(|t| t.trim_end_matches(" s").parse().ok())
+        .unwrap_or(0.0);
+    (total - rollup_secs, rollup_secs)
+}
+
+/// Seconds DuckDB (2 threads) takes to convert `log` to Parquet.
+fn duckdb_once(log: &Path) -> f64 {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/duckdb_convert.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(log)
+        .arg("2")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // "... lines in S s = ..."
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split(" lines in ")
+        .nth(1)
+        .and_then(|rest| rest.split(" s").next())
+        .and_then(|secs| secs.parse().ok())
+        .unwrap()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -159,39 +220,47 @@ fn main() {
         log.display()
     );
 
-    // Backfill end to end (process start, parse, Parquet, commits).
+    // Backfill end to end (process start, parse, Parquet, commits), round
+    // by round with DuckDB converting the same file when its Python package
+    // is installed (bench/run.sh installs it): the speed of this shared
+    // 2-core machine drifts by a third from one minute to the next, so the
+    // two are only compared side by side.
     let lake = out_dir.join("lake");
-    let _ = std::fs::remove_dir_all(&lake);
-    let started = Instant::now();
-    let output = Command::new(BIN)
-        .args([
-            "ingest",
-            "--data",
-            lake.to_str().unwrap(),
-            log.to_str().unwrap(),
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let total = started.elapsed().as_secs_f64();
-    let summary = String::from_utf8(output.stdout).unwrap();
-    // "stored N closed days of calls (M visits) in S s": the derived table,
-    // computed after the last line is committed.
-    let rollup_secs: f64 = summary
-        .lines()
-        .find(|l| l.starts_with("stored "))
-        .and_then(|l| l.rsplit(" in ").next())
-        .and_then(|t| t.trim_end_matches(" s").parse().ok())
-        .unwrap_or(0.0);
-    let secs = total - rollup_secs;
+    let duckdb = Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !duckdb {
+        println!("(DuckDB comparison skipped: python3 -m pip install duckdb)");
+    }
+    let (mut ours, mut theirs, mut rollups) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let (secs, rollup_secs) = ingest_once(&lake, &log);
+        ours.push(secs);
+        rollups.push(rollup_secs);
+        if duckdb {
+            theirs.push(duckdb_once(&log));
+        }
+    }
+    let round_ratios: Vec<f64> = theirs.iter().zip(&ours).map(|(t, o)| t / o).collect();
+    let ours = median(ours);
     println!(
-        "backfill: {lines} lines into committed Parquet in {secs:.2} s = {:.2} M lines/s (process start to last commit, 2 cores)",
-        lines as f64 / secs / 1e6
+        "backfill: {lines} lines into committed Parquet in {ours:.2} s = {:.2} M lines/s (median of {ROUNDS}; process start to last commit, 2 cores)",
+        lines as f64 / ours / 1e6
     );
+    if duckdb {
+        let theirs = median(theirs);
+        println!(
+            "duckdb csv→parquet, 2 threads, same rounds: {theirs:.2} s = {:.2} M lines/s; queuelake / duckdb = {:.2}x (per round {:.2}x to {:.2}x)",
+            lines as f64 / theirs / 1e6,
+            theirs / ours,
+            round_ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            round_ratios.iter().copied().fold(0.0, f64::max),
+        );
+    }
     println!(
-        "storing closed days of calls: {rollup_secs:.2} s more; whole ingest command {total:.2} s = {:.2} M lines/s",
-        lines as f64 / total / 1e6
+        "storing closed days of calls after the backfill: {:.2} s more (median)",
+        median(rollups)
     );
 
     // interval_stats over 1 day and 30 days.

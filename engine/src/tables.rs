@@ -3,7 +3,8 @@
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{
-    ArrayRef, RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+    ArrayRef, BinaryArray, BinaryBuilder, RecordBatch, StringArray, StringBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
@@ -41,9 +42,10 @@ pub const QUEUE_LOG_TS_COLUMN: usize = 0;
 ///
 /// Text columns take raw bytes and decode them lossily: the lake stores
 /// UTF-8, and a Latin-1 caller name becomes U+FFFD rather than a lost line.
+/// The bytes are validated once per column and batch, not once per field.
 pub struct QueueLogBuilder {
     ts: TimestampMicrosecondBuilder,
-    text: [StringBuilder; 10],
+    text: [BinaryBuilder; 10],
     source: StringBuilder,
     byte_offset: UInt64Builder,
     rows: usize,
@@ -74,7 +76,7 @@ impl QueueLogBuilder {
     pub fn with_capacity(rows: usize) -> Self {
         QueueLogBuilder {
             ts: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
-            text: std::array::from_fn(|_| StringBuilder::with_capacity(rows, rows * 8)),
+            text: std::array::from_fn(|_| BinaryBuilder::with_capacity(rows, rows * 8)),
             source: StringBuilder::with_capacity(rows, rows * 20),
             byte_offset: UInt64Builder::with_capacity(rows),
             rows: 0,
@@ -95,13 +97,10 @@ impl QueueLogBuilder {
     pub fn append(&mut self, row: &QueueLogRow<'_>) {
         self.ts.append_value(row.epoch.saturating_mul(1_000_000));
         for (builder, value) in self.text.iter_mut().zip(row.header) {
-            append_text(builder, value);
+            builder.append_value(value);
         }
         for (builder, value) in self.text[5..].iter_mut().zip(row.data) {
-            match value {
-                Some(v) => append_text(builder, v),
-                None => builder.append_null(),
-            }
+            builder.append_option(value);
         }
         self.source.append_value(row.source);
         self.byte_offset.append_value(row.byte_offset);
@@ -117,10 +116,16 @@ impl QueueLogBuilder {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(13);
         let ts = TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC");
         columns.push(Arc::new(std::mem::replace(&mut self.ts, ts).finish()));
-        for builder in self.text.iter_mut().chain([&mut self.source]) {
-            let refill = StringBuilder::with_capacity(rows, builder.values_slice().len());
-            columns.push(Arc::new(std::mem::replace(builder, refill).finish()));
+        for builder in &mut self.text {
+            let refill = BinaryBuilder::with_capacity(rows, builder.values_slice().len());
+            columns.push(Arc::new(utf8_lossy(
+                std::mem::replace(builder, refill).finish(),
+            )));
         }
+        let refill = StringBuilder::with_capacity(rows, self.source.values_slice().len());
+        columns.push(Arc::new(
+            std::mem::replace(&mut self.source, refill).finish(),
+        ));
         let offsets = UInt64Builder::with_capacity(rows);
         columns.push(Arc::new(
             std::mem::replace(&mut self.byte_offset, offsets).finish(),
@@ -131,9 +136,45 @@ impl QueueLogBuilder {
     }
 }
 
-fn append_text(builder: &mut StringBuilder, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => builder.append_value(s),
-        Err(_) => builder.append_value(String::from_utf8_lossy(bytes)),
+/// The column as text: as it is when it is valid UTF-8 (one check over all
+/// its bytes), else with each bad sequence replaced by U+FFFD.
+fn utf8_lossy(bytes: BinaryArray) -> StringArray {
+    StringArray::try_from_binary(bytes.clone()).unwrap_or_else(|_| {
+        bytes
+            .iter()
+            .map(|value| value.map(String::from_utf8_lossy))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, AsArray};
+
+    fn row<'a>(agent: &'a [u8], data1: Option<&'a [u8]>) -> QueueLogRow<'a> {
+        QueueLogRow {
+            epoch: 1_700_000_000,
+            header: [b"1.1", b"sales", agent, b"ENTERQUEUE", b""],
+            data: [data1, None, None, None, None],
+            source: "src",
+            byte_offset: 0,
+        }
+    }
+
+    #[test]
+    fn text_is_kept_when_valid_and_replaced_only_where_not() {
+        let mut builder = QueueLogBuilder::default();
+        builder.append(&row("José Ñ".as_bytes(), Some(b"J\xe9r\xf4me")));
+        builder.append(&row(b"Ana", None));
+        let batch = builder.finish();
+        let agent = batch.column_by_name("agent").unwrap().as_string::<i32>();
+        assert_eq!(agent.value(0), "José Ñ");
+        let data1 = batch.column_by_name("data1").unwrap().as_string::<i32>();
+        assert_eq!(data1.value(0), "J\u{fffd}r\u{fffd}me");
+        assert!(data1.is_null(1));
+        // The builder is reusable after finish.
+        builder.append(&row(b"Bruno", Some(b"1")));
+        assert_eq!(builder.finish().num_rows(), 1);
     }
 }

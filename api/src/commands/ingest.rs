@@ -117,8 +117,9 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     if report.days > 0 {
         writeln!(
             out,
-            "stored {} closed days of calls ({} visits) in {:.2} s",
+            "stored {} closed day{} of calls ({} visits) in {:.2} s",
             report.days,
+            if report.days == 1 { "" } else { "s" },
             report.visits,
             started.elapsed().as_secs_f64()
         )?;

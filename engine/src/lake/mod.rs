@@ -22,7 +22,7 @@ use crate::error::Result;
 pub use lock::WriterLock;
 pub use log::{DataFile, Snapshot, SourcePosition};
 pub use store::LakeStore;
-pub use writer::{TableWriter, WriterSettings};
+pub use writer::{FileSet, TableWriter, WriterSettings};
 
 /// A lake folder.
 #[derive(Clone, Debug)]

@@ -10,6 +10,7 @@
 //! crash after it leaves a complete commit. Either way a source resumes from
 //! the positions of the last commit, so each line is in the table once.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -94,6 +95,15 @@ impl TableWriter {
         self.snapshot.sources.get(source)
     }
 
+    /// An empty set of files for this table's next commit.
+    pub fn file_set(&self) -> FileSet {
+        FileSet {
+            schema: self.schema.clone(),
+            ts_column: self.ts_column,
+            files: BTreeMap::new(),
+        }
+    }
+
     /// Commits `batches` together with the source positions they reach.
     /// Either all of it becomes visible, or none of it.
     pub async fn append(
@@ -101,8 +111,18 @@ impl TableWriter {
         batches: Vec<RecordBatch>,
         sources: BTreeMap<String, SourcePosition>,
     ) -> Result<CommitRecord> {
+        let files = self.encode(batches).await?;
+        self.commit_file_set(files, sources).await
+    }
+
+    /// Commits the rows written into `files` together with the source
+    /// positions they reach. Either all of it becomes visible, or none.
+    pub async fn commit_file_set(
+        &mut self,
+        files: FileSet,
+        sources: BTreeMap<String, SourcePosition>,
+    ) -> Result<CommitRecord> {
         let seq = self.snapshot.seq + 1;
-        let by_date = self.group_by_date(batches)?;
         let meta = vec![
             KeyValue::new("queuelake.commit_seq".into(), seq.to_string()),
             KeyValue::new(
@@ -110,7 +130,7 @@ impl TableWriter {
                 serde_json::to_string(&sources).unwrap_or_default(),
             ),
         ];
-        let added = self.write_files(seq, by_date, meta).await?;
+        let added = self.put_files(seq, files, meta).await?;
         let mut commit = CommitRecord::new(seq, "append", added, vec![]);
         commit.sources = sources;
         self.commit(commit.clone()).await?;
@@ -128,8 +148,8 @@ impl TableWriter {
         inputs: BTreeMap<String, String>,
     ) -> Result<CommitRecord> {
         let seq = self.snapshot.seq + 1;
-        let by_date = self.group_by_date(batches)?;
-        if let Some(stray) = by_date.keys().find(|d| !inputs.contains_key(*d)) {
+        let files = self.encode(batches).await?;
+        if let Some(stray) = files.dates().find(|d| !inputs.contains_key(*d)) {
             return Err(EngineError::InvalidSetting {
                 name: format!("replacement of {}", self.table),
                 reason: format!("rows dated {stray}, a date not being replaced"),
@@ -139,7 +159,7 @@ impl TableWriter {
             "queuelake.commit_seq".into(),
             seq.to_string(),
         )];
-        let added = self.write_files(seq, by_date, meta).await?;
+        let added = self.put_files(seq, files, meta).await?;
         let removed = self
             .snapshot
             .files
@@ -157,54 +177,59 @@ impl TableWriter {
         Ok(commit)
     }
 
-    fn group_by_date(
-        &self,
-        batches: Vec<RecordBatch>,
-    ) -> Result<BTreeMap<String, Vec<RecordBatch>>> {
+    /// Encodes `batches` into one file per date, the dates concurrently
+    /// (a core each).
+    async fn encode(&self, batches: Vec<RecordBatch>) -> Result<FileSet> {
         let mut by_date: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
         for batch in batches {
             for (date, part) in split_by_date(&batch, self.ts_column)? {
                 by_date.entry(date).or_default().push(part);
             }
         }
-        Ok(by_date)
+        let encodes = by_date.into_values().map(|parts| {
+            let mut files = self.file_set();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    for part in &parts {
+                        files.write(part)?;
+                    }
+                    Ok::<_, EngineError>(files)
+                })
+                .await
+                .map_err(|e| EngineError::io(&self.table, std::io::Error::other(e)))?
+            }
+        });
+        let sets = futures::future::try_join_all(encodes).await?;
+        Ok(FileSet::union(self.file_set(), sets))
     }
 
-    /// Writes one file per date, encoded concurrently (a core each).
-    async fn write_files(
+    /// Closes the set's files and puts them, as
+    /// `date=…/part-<seq>-<n>.parquet`, each with `meta` in its footer.
+    async fn put_files(
         &self,
         seq: u64,
-        by_date: BTreeMap<String, Vec<RecordBatch>>,
+        files: FileSet,
         meta: Vec<KeyValue>,
     ) -> Result<Vec<DataFile>> {
-        let writes = by_date.into_iter().enumerate().map(|(n, (date, parts))| {
-            let rel = format!("date={date}/part-{seq:020}-{n}.parquet");
-            let meta = meta.clone();
-            async move { self.write_file(&rel, parts, meta).await }
-        });
-        futures::future::try_join_all(writes).await
-    }
-
-    async fn write_file(
-        &self,
-        rel: &str,
-        parts: Vec<RecordBatch>,
-        meta: Vec<KeyValue>,
-    ) -> Result<DataFile> {
-        let schema = self.schema.clone();
-        let (bytes, rows) =
-            tokio::task::spawn_blocking(move || encode_parquet(schema, &parts, meta))
-                .await
-                .map_err(|e| EngineError::io(rel, std::io::Error::other(e)))??;
-        let size = bytes.len() as u64;
-        self.store
-            .put(&self.object(rel), bytes, PutKind::Overwrite)
-            .await?;
-        Ok(DataFile {
-            path: rel.to_string(),
-            rows,
-            bytes: size,
-        })
+        let closed = tokio::task::spawn_blocking(move || files.close(&meta))
+            .await
+            .map_err(|e| EngineError::io(&self.table, std::io::Error::other(e)))??;
+        let puts = closed
+            .into_iter()
+            .enumerate()
+            .map(|(n, (date, bytes, rows))| async move {
+                let rel = format!("date={date}/part-{seq:020}-{n}.parquet");
+                let size = bytes.len() as u64;
+                self.store
+                    .put(&self.object(&rel), bytes, PutKind::Overwrite)
+                    .await?;
+                Ok::<_, EngineError>(DataFile {
+                    path: rel,
+                    rows,
+                    bytes: size,
+                })
+            });
+        futures::future::try_join_all(puts).await
     }
 
     fn object(&self, rel: &str) -> ObjectPath {
@@ -259,24 +284,26 @@ impl TableWriter {
             if small.len() < self.settings.compact_min_files {
                 continue;
             }
-            let mut batches = Vec::new();
+            let mut merged = self.file_set();
             for file in &small {
                 let bytes = self.store.get(&self.object(&file.path)).await?;
-                batches.extend(
-                    tokio::task::spawn_blocking(move || decode_parquet(bytes))
-                        .await
-                        .map_err(|e| EngineError::io(&file.path, std::io::Error::other(e)))??,
-                );
+                merged = tokio::task::spawn_blocking(move || {
+                    for batch in decode_parquet(bytes)? {
+                        merged.write(&batch)?;
+                    }
+                    Ok::<_, EngineError>(merged)
+                })
+                .await
+                .map_err(|e| EngineError::io(&file.path, std::io::Error::other(e)))??;
             }
             let seq = self.snapshot.seq + 1;
-            let rel = format!("{partition}/part-{seq:020}-c.parquet");
             let meta = vec![KeyValue::new(
                 "queuelake.commit_seq".into(),
                 seq.to_string(),
             )];
-            let merged = self.write_file(&rel, batches, meta).await?;
+            let merged = self.put_files(seq, merged, meta).await?;
             let removed = small.into_iter().map(|f| f.path).collect();
-            self.commit(CommitRecord::new(seq, "compact", vec![merged], removed))
+            self.commit(CommitRecord::new(seq, "compact", merged, removed))
                 .await?;
             compacted = true;
         }
@@ -366,14 +393,73 @@ fn date_label(day: Option<i64>) -> String {
     }
 }
 
-fn encode_parquet(
+/// Rows on their way into one commit: one Parquet file per UTC date of
+/// their time, encoded as rows arrive, so that a large commit does not hold
+/// its rows in memory (only their compressed pages). Made by
+/// [`TableWriter::file_set`], filled with [`FileSet::write`] (CPU work: run
+/// it off the async runtime), committed by [`TableWriter::commit_file_set`].
+pub struct FileSet {
     schema: SchemaRef,
-    parts: &[RecordBatch],
-    meta: Vec<KeyValue>,
-) -> Result<(Bytes, u64)> {
+    ts_column: usize,
+    files: BTreeMap<String, (ArrowWriter<Vec<u8>>, u64)>,
+}
+
+impl FileSet {
+    /// Encodes `batch` into the files of its rows' dates.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        for (date, part) in split_by_date(batch, self.ts_column)? {
+            let (file, rows) = match self.files.entry(date) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert((
+                    ArrowWriter::try_new(
+                        Vec::new(),
+                        self.schema.clone(),
+                        Some(writer_properties(&self.schema)),
+                    )?,
+                    0,
+                )),
+            };
+            file.write(&part)?;
+            *rows += part.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.files.values().map(|(_, rows)| rows).sum()
+    }
+
+    /// The dates with rows.
+    pub fn dates(&self) -> impl Iterator<Item = &String> {
+        self.files.keys()
+    }
+
+    /// The files of several sets, each of whose dates is in one set only.
+    fn union(mut into: FileSet, sets: Vec<FileSet>) -> FileSet {
+        for set in sets {
+            into.files.extend(set.files);
+        }
+        into
+    }
+
+    /// Finishes each file with `meta` in its footer: (date, bytes, rows).
+    fn close(self, meta: &[KeyValue]) -> Result<Vec<(String, Bytes, u64)>> {
+        self.files
+            .into_iter()
+            .map(|(date, (mut file, rows))| {
+                for kv in meta {
+                    file.append_key_value_metadata(kv.clone());
+                }
+                Ok((date, Bytes::from(file.into_inner()?), rows))
+            })
+            .collect()
+    }
+}
+
+fn writer_properties(schema: &SchemaRef) -> WriterProperties {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(meta))
         // Min/max per column chunk prune files and row groups; per-page
         // statistics are kept for the time column only (range scans).
         .set_statistics_enabled(EnabledStatistics::Chunk);
@@ -388,19 +474,7 @@ fn encode_parquet(
             props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
         }
     }
-    let props = props.build();
-    // Encoded Parquet is a fraction of the Arrow size: reserve a guess
-    // rather than grow (and copy) the buffer a dozen times.
-    let arrow_bytes: usize = parts.iter().map(RecordBatch::get_array_memory_size).sum();
-    let mut buf = Vec::with_capacity(arrow_bytes / 4);
-    let mut writer = ArrowWriter::try_new(&mut buf, schema, Some(props))?;
-    let mut rows = 0u64;
-    for part in parts {
-        writer.write(part)?;
-        rows += part.num_rows() as u64;
-    }
-    writer.close()?;
-    Ok((Bytes::from(buf), rows))
+    props.build()
 }
 
 fn decode_parquet(bytes: Bytes) -> Result<Vec<RecordBatch>> {

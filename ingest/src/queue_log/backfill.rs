@@ -7,10 +7,13 @@
 //! line once.
 //!
 //! ```text
-//!  reader thread: read 1 MiB ─▶ frame ─▶ parse ─▶ batch + position ─┐
-//!  async side:                         commit (Parquet + log) ◀─────┘
+//!  reader thread: read 1 MiB ─▶ frame ─▶ parse ─▶ batch of 64 Ki rows ─┐
+//!                                          (every commit_rows: + position)
+//!  async side:   encode into the open files ◀──────────────────────────┘
+//!                on a position: commit (Parquet + log), open new files
 //! ```
-//! Parsing and Parquet encoding overlap on two cores.
+//! Parsing and Parquet encoding overlap on two cores, and a commit's rows
+//! are never all in memory: they are encoded as they come.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -109,10 +112,14 @@ pub fn order_files(files: &[PathBuf]) -> Vec<PathBuf> {
     keyed.into_iter().map(|(_, f)| f).collect()
 }
 
+/// Rows parsed per batch handed to the encoder.
+const BATCH_ROWS: usize = 64 * 1024;
+
 /// One unit of work for the committer.
 struct Chunk {
     batch: RecordBatch,
-    position: (String, SourcePosition),
+    /// Set on the last batch of a commit: where the source is read up to.
+    commit: Option<(String, SourcePosition)>,
 }
 
 /// Imports `files` (in the given order) into the writer's table.
@@ -136,7 +143,7 @@ pub async fn backfill(
         };
         let source = identity::source_id(&first);
         let committed = writer.position(&source).cloned();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
         let job = FileJob {
             path: path.clone(),
             source: source.clone(),
@@ -147,11 +154,26 @@ pub async fn backfill(
         };
         let reader = tokio::task::spawn_blocking(move || job.run(tx));
         let mut commit_error = None;
+        let mut files = writer.file_set();
         while let Some(chunk) = rx.recv().await {
-            let sources = BTreeMap::from([chunk.position]);
-            if let Err(e) = writer.append(vec![chunk.batch], sources).await {
-                commit_error = Some(e);
-                break;
+            let encoded =
+                tokio::task::spawn_blocking(move || files.write(&chunk.batch).map(|()| files))
+                    .await
+                    .map_err(|e| IngestError::read(path, std::io::Error::other(e)))?;
+            files = match encoded {
+                Ok(files) => files,
+                Err(e) => {
+                    commit_error = Some(e);
+                    break;
+                }
+            };
+            if let Some(position) = chunk.commit {
+                let sources = BTreeMap::from([position]);
+                let full = std::mem::replace(&mut files, writer.file_set());
+                if let Err(e) = writer.commit_file_set(full, sources).await {
+                    commit_error = Some(e);
+                    break;
+                }
             }
         }
         drop(rx);
@@ -219,11 +241,12 @@ impl FileJob {
         }
 
         let mut framer = Framer::resume(start, &before);
-        let mut builder = QueueLogBuilder::with_capacity(self.commit_rows.min(1 << 20));
+        let mut builder = QueueLogBuilder::with_capacity(BATCH_ROWS);
         let path_text = path.display().to_string();
         let mut stats = LineStats::default();
         let mut chunk = vec![0u8; 1 << 20];
         let mut sent_up_to = start;
+        let mut rows_since_commit = 0;
         loop {
             let n = reader
                 .read(&mut chunk)
@@ -261,22 +284,29 @@ impl FileJob {
             let chunk_stats = sink.stats;
             stats += chunk_stats;
             lines_before += chunk_stats.rows + chunk_stats.dead_letters;
-            if builder.len() >= self.commit_rows || (eof && framer.pending_offset() > sent_up_to) {
-                let position = SourcePosition {
-                    offset: framer.pending_offset(),
-                    tail_hash: framer.tail_hash(),
-                    path: path_text.clone(),
-                    lines: lines_before,
+            let commit = rows_since_commit + builder.len() >= self.commit_rows
+                || (eof && framer.pending_offset() > sent_up_to);
+            if commit || builder.len() >= BATCH_ROWS {
+                let position = commit.then(|| {
+                    sent_up_to = framer.pending_offset();
+                    let position = SourcePosition {
+                        offset: framer.pending_offset(),
+                        tail_hash: framer.tail_hash(),
+                        path: path_text.clone(),
+                        lines: lines_before,
+                    };
+                    (self.source.clone(), position)
+                });
+                rows_since_commit = if commit {
+                    0
+                } else {
+                    rows_since_commit + builder.len()
                 };
-                sent_up_to = position.offset;
-                let batch = builder.finish();
-                if tx
-                    .blocking_send(Chunk {
-                        batch,
-                        position: (self.source.clone(), position),
-                    })
-                    .is_err()
-                {
+                let chunk = Chunk {
+                    batch: builder.finish(),
+                    commit: position,
+                };
+                if tx.blocking_send(chunk).is_err() {
                     break; // the committer failed; it reports why
                 }
             }
