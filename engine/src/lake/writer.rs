@@ -10,7 +10,6 @@
 //! crash after it leaves a complete commit. Either way a source resumes from
 //! the positions of the last commit, so each line is in the table once.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -100,7 +99,7 @@ impl TableWriter {
         FileSet {
             schema: self.schema.clone(),
             ts_column: self.ts_column,
-            files: BTreeMap::new(),
+            files: Vec::new(),
         }
     }
 
@@ -200,7 +199,7 @@ impl TableWriter {
             }
         });
         let sets = futures::future::try_join_all(encodes).await?;
-        Ok(FileSet::union(self.file_set(), sets))
+        Ok(FileSet::union(sets).unwrap_or_else(|| self.file_set()))
     }
 
     /// Closes the set's files and puts them, as
@@ -401,24 +400,28 @@ fn date_label(day: Option<i64>) -> String {
 pub struct FileSet {
     schema: SchemaRef,
     ts_column: usize,
-    files: BTreeMap<String, (ArrowWriter<Vec<u8>>, u64)>,
+    /// (date, file, rows); a date can have several files (see
+    /// [`FileSet::union`]).
+    files: Vec<(String, ArrowWriter<Vec<u8>>, u64)>,
 }
 
 impl FileSet {
     /// Encodes `batch` into the files of its rows' dates.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         for (date, part) in split_by_date(batch, self.ts_column)? {
-            let (file, rows) = match self.files.entry(date) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => e.insert((
-                    ArrowWriter::try_new(
+            let at = match self.files.iter().rposition(|(d, _, _)| *d == date) {
+                Some(at) => at,
+                None => {
+                    let file = ArrowWriter::try_new(
                         Vec::new(),
                         self.schema.clone(),
                         Some(writer_properties(&self.schema)),
-                    )?,
-                    0,
-                )),
+                    )?;
+                    self.files.push((date, file, 0));
+                    self.files.len() - 1
+                }
             };
+            let (_, file, rows) = &mut self.files[at];
             file.write(&part)?;
             *rows += part.num_rows() as u64;
         }
@@ -427,27 +430,30 @@ impl FileSet {
 
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
-        self.files.values().map(|(_, rows)| rows).sum()
+        self.files.iter().map(|(_, _, rows)| rows).sum()
     }
 
     /// The dates with rows.
     pub fn dates(&self) -> impl Iterator<Item = &String> {
-        self.files.keys()
+        self.files.iter().map(|(date, _, _)| date)
     }
 
-    /// The files of several sets, each of whose dates is in one set only.
-    fn union(mut into: FileSet, sets: Vec<FileSet>) -> FileSet {
+    /// The files of several sets of the same table, to commit as one (sets
+    /// filled side by side give a date one file each).
+    pub fn union(sets: impl IntoIterator<Item = FileSet>) -> Option<FileSet> {
+        let mut sets = sets.into_iter();
+        let mut all = sets.next()?;
         for set in sets {
-            into.files.extend(set.files);
+            all.files.extend(set.files);
         }
-        into
+        Some(all)
     }
 
     /// Finishes each file with `meta` in its footer: (date, bytes, rows).
     fn close(self, meta: &[KeyValue]) -> Result<Vec<(String, Bytes, u64)>> {
         self.files
             .into_iter()
-            .map(|(date, (mut file, rows))| {
+            .map(|(date, mut file, rows)| {
                 for kv in meta {
                     file.append_key_value_metadata(kv.clone());
                 }
@@ -576,6 +582,64 @@ mod tests {
             lake.snapshot("queue_log").await.unwrap(),
             *writer.snapshot()
         );
+    }
+
+    #[tokio::test]
+    async fn sets_filled_side_by_side_commit_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open_local(dir.path()).unwrap();
+        let lock = lake.lock_writer().unwrap();
+        let mut writer = lake
+            .table_writer(
+                &lock,
+                "queue_log",
+                QUEUE_LOG_SCHEMA.clone(),
+                QUEUE_LOG_TS_COLUMN,
+                WriterSettings::default(),
+            )
+            .await
+            .unwrap();
+        // Batches dealt to two sets in turn; the last ones cross midnight.
+        let (mut even, mut odd) = (writer.file_set(), writer.file_set());
+        for i in 0..6u64 {
+            let epoch = 1_709_596_790 + i as i64 * 4; // 23:59:50 to 00:00:10 UTC
+            let set = if i % 2 == 0 { &mut even } else { &mut odd };
+            set.write(&batch(epoch, i * 10..i * 10 + 10)).unwrap();
+        }
+        assert_eq!(even.rows() + odd.rows(), 60);
+        let files = FileSet::union([even, odd]).unwrap();
+        let commit = writer.commit_file_set(files, position(60)).await.unwrap();
+        assert_eq!(commit.seq, 1);
+        let dates: Vec<&str> = commit
+            .add
+            .iter()
+            .map(|f| f.path.split('/').next().unwrap())
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                "date=2024-03-04",
+                "date=2024-03-05",
+                "date=2024-03-04",
+                "date=2024-03-05"
+            ]
+        );
+        assert_eq!(writer.snapshot().rows(), 60);
+        assert_eq!(writer.position("ql-test").unwrap().offset, 60);
+        let mut offsets: Vec<u64> = Vec::new();
+        for file in &writer.snapshot().files {
+            let bytes = std::fs::read(lake.file_path("queue_log", file)).unwrap();
+            for b in decode_parquet(bytes.into()).unwrap() {
+                offsets.extend(
+                    b.column(12)
+                        .as_primitive::<arrow::datatypes::UInt64Type>()
+                        .values()
+                        .iter(),
+                );
+            }
+        }
+        offsets.sort_unstable();
+        assert_eq!(offsets, (0..60).collect::<Vec<u64>>());
     }
 
     #[tokio::test]

@@ -22,8 +22,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::RecordBatch;
-use queuelake_engine::lake::{SourcePosition, TableWriter};
+use queuelake_engine::error::EngineError;
+use queuelake_engine::lake::{FileSet, SourcePosition, TableWriter};
 use queuelake_engine::tables::QueueLogBuilder;
+use tokio::task::JoinHandle;
 
 use crate::error::{IngestError, Result};
 use crate::queue_log::deadletter::DeadLetters;
@@ -154,23 +156,23 @@ pub async fn backfill(
         };
         let reader = tokio::task::spawn_blocking(move || job.run(tx));
         let mut commit_error = None;
-        let mut files = writer.file_set();
+        let mut lanes = EncodeLanes::new(writer);
         while let Some(chunk) = rx.recv().await {
-            let encoded =
-                tokio::task::spawn_blocking(move || files.write(&chunk.batch).map(|()| files))
-                    .await
-                    .map_err(|e| IngestError::read(path, std::io::Error::other(e)))?;
-            files = match encoded {
-                Ok(files) => files,
-                Err(e) => {
-                    commit_error = Some(e);
-                    break;
-                }
-            };
+            if let Err(e) = lanes.write(chunk.batch).await {
+                commit_error = Some(e);
+                break;
+            }
             if let Some(position) = chunk.commit {
-                let sources = BTreeMap::from([position]);
-                let full = std::mem::replace(&mut files, writer.file_set());
-                if let Err(e) = writer.commit_file_set(full, sources).await {
+                let full = std::mem::replace(&mut lanes, EncodeLanes::new(writer));
+                let committed = match full.finish().await {
+                    Ok(files) => {
+                        writer
+                            .commit_file_set(files, BTreeMap::from([position]))
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = committed {
                     commit_error = Some(e);
                     break;
                 }
@@ -192,6 +194,56 @@ pub async fn backfill(
         });
     }
     Ok(reports)
+}
+
+/// Encoding lanes of one commit: batches go to them in turn, each lane
+/// encoding on a blocking thread into files of its own, so that encoding,
+/// the heavier half, also runs on the core the reader leaves free.
+struct EncodeLanes {
+    lanes: Vec<JoinHandle<std::result::Result<FileSet, EngineError>>>,
+    next: usize,
+}
+
+impl EncodeLanes {
+    /// Two lanes: this machine's two cores, with the reader.
+    const LANES: usize = 2;
+
+    fn new(writer: &TableWriter) -> Self {
+        let lanes = (0..Self::LANES)
+            .map(|_| {
+                let files = writer.file_set();
+                tokio::spawn(async move { Ok(files) })
+            })
+            .collect();
+        EncodeLanes { lanes, next: 0 }
+    }
+
+    /// Hands `batch` to the next lane, once that lane is done with its last.
+    async fn write(&mut self, batch: RecordBatch) -> std::result::Result<(), EngineError> {
+        let lane = &mut self.lanes[self.next];
+        let mut files = join(lane).await?;
+        *lane = tokio::task::spawn_blocking(move || files.write(&batch).map(|()| files));
+        self.next = (self.next + 1) % Self::LANES;
+        Ok(())
+    }
+
+    /// Every lane's files, once all are encoded.
+    async fn finish(self) -> std::result::Result<FileSet, EngineError> {
+        let mut sets = Vec::with_capacity(self.lanes.len());
+        for mut lane in self.lanes {
+            sets.push(join(&mut lane).await?);
+        }
+        Ok(FileSet::union(sets).expect("at least one lane"))
+    }
+}
+
+async fn join(
+    lane: &mut JoinHandle<std::result::Result<FileSet, EngineError>>,
+) -> std::result::Result<FileSet, EngineError> {
+    lane.await.map_err(|e| EngineError::Io {
+        path: "backfill encoder".into(),
+        source: std::io::Error::other(e),
+    })?
 }
 
 /// The reading half of one file's import (runs on a blocking thread).
