@@ -243,6 +243,17 @@ fn main() {
         }
     }
     let round_ratios: Vec<f64> = theirs.iter().zip(&ours).map(|(t, o)| t / o).collect();
+    let secs = |v: &[f64]| {
+        v.iter()
+            .map(|s| format!("{s:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "rounds (s): queuelake {} | duckdb {}",
+        secs(&ours),
+        secs(&theirs)
+    );
     let ours = median(ours);
     println!(
         "backfill: {lines} lines into committed Parquet in {ours:.2} s = {:.2} M lines/s (median of {ROUNDS}; process start to last commit, 2 cores)",
