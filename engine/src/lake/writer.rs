@@ -511,6 +511,22 @@ mod tests {
         b.finish()
     }
 
+    async fn queue_log_writer(
+        lake: &Lake,
+        lock: &crate::lake::WriterLock,
+        settings: WriterSettings,
+    ) -> TableWriter {
+        lake.table_writer(
+            lock,
+            "queue_log",
+            QUEUE_LOG_SCHEMA.clone(),
+            QUEUE_LOG_TS_COLUMN,
+            settings,
+        )
+        .await
+        .unwrap()
+    }
+
     fn position(offset: u64) -> BTreeMap<String, SourcePosition> {
         BTreeMap::from([(
             "ql-test".to_string(),
@@ -532,16 +548,7 @@ mod tests {
             vacuum_grace: Duration::ZERO,
             ..WriterSettings::default()
         };
-        let mut writer = lake
-            .table_writer(
-                &lock,
-                "queue_log",
-                QUEUE_LOG_SCHEMA.clone(),
-                QUEUE_LOG_TS_COLUMN,
-                settings,
-            )
-            .await
-            .unwrap();
+        let mut writer = queue_log_writer(&lake, &lock, settings).await;
         for i in 0..8u64 {
             writer
                 .append(
@@ -589,16 +596,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open_local(dir.path()).unwrap();
         let lock = lake.lock_writer().unwrap();
-        let mut writer = lake
-            .table_writer(
-                &lock,
-                "queue_log",
-                QUEUE_LOG_SCHEMA.clone(),
-                QUEUE_LOG_TS_COLUMN,
-                WriterSettings::default(),
-            )
-            .await
-            .unwrap();
+        let mut writer = queue_log_writer(&lake, &lock, WriterSettings::default()).await;
         // Batches dealt to two sets in turn; the last ones cross midnight.
         let (mut even, mut odd) = (writer.file_set(), writer.file_set());
         for i in 0..6u64 {
@@ -661,16 +659,7 @@ mod tests {
             vacuum_grace: Duration::ZERO,
             ..WriterSettings::default()
         };
-        let writer = lake
-            .table_writer(
-                &lock,
-                "queue_log",
-                QUEUE_LOG_SCHEMA.clone(),
-                QUEUE_LOG_TS_COLUMN,
-                settings,
-            )
-            .await
-            .unwrap();
+        let writer = queue_log_writer(&lake, &lock, settings).await;
         assert!(!orphan.exists(), "vacuum removed the orphan");
         assert_eq!(writer.snapshot().seq, 0);
     }

@@ -9,8 +9,9 @@
 //! ```text
 //!  reader thread: read 1 MiB ─▶ frame ─▶ parse ─▶ batch of 64 Ki rows ─┐
 //!                                          (every commit_rows: + position)
-//!  async side:   encode into the open files ◀──────────────────────────┘
-//!                on a position: commit (Parquet + log), open new files
+//!  encode lanes (2, in turn): into their open file per date ◀──────────┘
+//!  async side, on a position: close the lanes' files, commit them with
+//!                             the position (Parquet + log), open new ones
 //! ```
 //! Parsing and Parquet encoding overlap on two cores, and a commit's rows
 //! are never all in memory: they are encoded as they come.
