@@ -12,10 +12,8 @@
 //!
 //! Modules:
 //! - [`queue_log`]: identity, framing, rows, dead letters, backfill, tail.
-//! - [`ami`]: the Asterisk Manager Interface; so far its byte-level codec.
 //! - [`error`]: the crate's error type.
 
-pub mod ami;
 pub mod error;
 pub mod queue_log;
 
