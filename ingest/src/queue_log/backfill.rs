@@ -165,15 +165,12 @@ pub async fn backfill(
             }
             if let Some(position) = chunk.commit {
                 let full = std::mem::replace(&mut lanes, EncodeLanes::new(writer));
-                let committed = match full.finish().await {
-                    Ok(files) => {
-                        writer
-                            .commit_file_set(files, BTreeMap::from([position]))
-                            .await
-                    }
-                    Err(e) => Err(e),
+                let committed = async {
+                    let files = full.finish().await?;
+                    let sources = BTreeMap::from([position]);
+                    writer.commit_file_set(files, sources).await
                 };
-                if let Err(e) = committed {
+                if let Err(e) = committed.await {
                     commit_error = Some(e);
                     break;
                 }
