@@ -4,8 +4,11 @@
 //! Modules:
 //! - [`erlang`]: Erlang B and C (M/M/N) — probability of waiting, service
 //!   level, ASA, occupancy, and the agents a service-level target needs.
+//! - [`sim`]: a discrete-event simulation of an Asterisk contact center
+//!   (queues, agents, shifts, outbound campaigns), deterministic by seed;
+//!   it drives the emulator and checks the math above.
 //!
-//! Shift scheduling, dialer pacing and the discrete-event simulation of a
-//! contact center join this crate with their issues.
+//! Shift scheduling and dialer pacing join this crate with their issues.
 
 pub mod erlang;
+pub mod sim;

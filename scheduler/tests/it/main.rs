@@ -1,0 +1,5 @@
+//! Integration tests of the planning crate: the simulation against
+//! queueing theory, and its Asterisk queue behaviour.
+
+mod sim_behaviour;
+mod sim_vs_erlang;
