@@ -19,6 +19,27 @@ pub enum IngestError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Writing a file (the emulator's queue_log, the AMI journal) failed.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A network operation (listening, connecting) failed.
+    #[error("{what} {address}: {source}")]
+    Network {
+        /// What was being done (`listening on`, `connecting to`).
+        what: &'static str,
+        /// The address.
+        address: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The simulation refused its configuration.
+    #[error(transparent)]
+    Simulation(#[from] queuelake_scheduler::sim::InvalidConfig),
     /// The lake refused a commit or could not be read.
     #[error(transparent)]
     Engine(#[from] queuelake_engine::EngineError),
@@ -38,6 +59,13 @@ pub type Result<T, E = IngestError> = std::result::Result<T, E>;
 impl IngestError {
     pub(crate) fn read(path: &std::path::Path, source: std::io::Error) -> Self {
         IngestError::Read {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn write(path: &std::path::Path, source: std::io::Error) -> Self {
+        IngestError::Write {
             path: path.display().to_string(),
             source,
         }

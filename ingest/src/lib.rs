@@ -12,8 +12,11 @@
 //!
 //! Modules:
 //! - [`queue_log`]: identity, framing, rows, dead letters, backfill, tail.
+//! - [`emulator`]: an emulated Asterisk driven by the simulation (queue_log
+//!   writer with rename rotation, AMI server with fault injection).
 //! - [`error`]: the crate's error type.
 
+pub mod emulator;
 pub mod error;
 pub mod queue_log;
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod backfill;
+mod emulator;
 mod kpi;
 mod rollup;
 mod sql_guard;

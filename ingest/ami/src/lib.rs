@@ -5,10 +5,9 @@
 //! Modules:
 //! - [`codec`]: bytes ⇄ frames (banner, messages); size caps; a bad message
 //!   is one error and decoding resumes after it.
-//!
-//! The connection state machine, the journal and the emulator join with
-//! their steps of issue 3.
+//! - [`login`]: the MD5 challenge answer.
 
 pub mod codec;
+pub mod login;
 
 pub use codec::{Decoder, Frame, FrameError, Limits, Message};

@@ -28,6 +28,8 @@ use super::random::Rng;
 const SECOND: Millis = 1_000;
 /// How long an unanswered outbound call rings (Originate's default).
 const DIAL_TIMEOUT: Millis = 30_000;
+/// When the far end starts ringing after an outbound call is placed.
+const RINGBACK_AFTER: Millis = 1_000;
 
 /// A command the simulation could not carry out (it names what was wrong).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +193,7 @@ enum Due {
         call: CallId,
         outcome: DialOutcome,
     },
+    DialRinging(CallId),
 }
 
 #[derive(Clone, Copy)]
@@ -493,6 +496,9 @@ impl Simulation {
         } else {
             (DIAL_TIMEOUT, DialOutcome::Failed(DialFailure::NoAnswer))
         };
+        if delay > RINGBACK_AFTER {
+            self.schedule(self.now + RINGBACK_AFTER, Due::DialRinging(call));
+        }
         self.schedule(self.now + delay, Due::DialOutcome { call, outcome });
         call
     }
@@ -565,6 +571,17 @@ impl Simulation {
             }
             Due::DialerTick(campaign) => self.on_dialer_tick(campaign),
             Due::DialOutcome { call, outcome } => self.on_dial_outcome(call, outcome),
+            Due::DialRinging(call) => {
+                if let Some(Call {
+                    campaign: Some(campaign),
+                    phase: Phase::Dialing,
+                    ..
+                }) = self.calls.get(&call)
+                {
+                    let campaign = *campaign;
+                    self.emit(SimEvent::DialRinging { call, campaign });
+                }
+            }
         }
     }
 

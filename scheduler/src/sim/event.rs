@@ -228,6 +228,14 @@ pub enum SimEvent {
         /// Caller's own tag for it (AMI ActionID), if any.
         tag: Option<String>,
     },
+    /// The called party's phone rings (one second after dialling, unless
+    /// the line is busy).
+    DialRinging {
+        /// The call.
+        call: CallId,
+        /// The campaign.
+        campaign: CampaignId,
+    },
     /// The called party answered; a person goes on into the campaign's
     /// queue, a machine is hung up.
     DialAnswered {
