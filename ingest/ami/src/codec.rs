@@ -233,6 +233,13 @@ impl Decoder {
     /// Handles one complete line.
     fn line(&mut self, offset: u64, line: Vec<u8>) {
         let first = std::mem::replace(&mut self.first_line, false);
+        if line.is_empty() && self.follows && !self.has_output() {
+            // A `Follows` response whose header block ends before any
+            // output (an empty body, as goami2's captures show it): the
+            // message ends here rather than swallowing the stream while
+            // waiting for `--END COMMAND--`.
+            self.follows = false;
+        }
         if line.is_empty() && !self.follows {
             // End of a message (or of a skipped one).
             self.skipping_message = false;
@@ -280,7 +287,7 @@ impl Decoder {
     /// `Output` headers, as 14+ sends them), up to `--END COMMAND--`, which
     /// may follow the last output on the same line.
     fn follows_line(&mut self, start: u64, line: &[u8]) {
-        let no_output_yet = !self.current.headers.iter().any(|(k, _)| k == "Output");
+        let no_output_yet = !self.has_output();
         for key in ["Privilege", "ActionID"] {
             if no_output_yet
                 && let Some(value) = line
@@ -303,6 +310,10 @@ impl Decoder {
         if done {
             self.follows = false;
         }
+    }
+
+    fn has_output(&self) -> bool {
+        self.current.headers.iter().any(|(k, _)| k == "Output")
     }
 
     fn header(&mut self, start: u64, key: String, value: String) {
@@ -414,6 +425,24 @@ Event: VarSet\r\nVariable: A\r\nVariable: B\r\nValue: x: y\r\n\r\n";
                 Ok(Frame::Message(Message::new([("Event", "D")]))),
             ]
         );
+    }
+
+    /// Regression: a `Follows` response ended by a blank line before any
+    /// output swallowed every later message waiting for `--END COMMAND--`.
+    #[test]
+    fn a_follows_response_with_no_body_ends_at_its_blank_line() {
+        let stream =
+            b"Response: Follows\r\nPrivilege: Command\r\nActionID: 4\r\n\r\nEvent: Ping\r\n\r\n";
+        let mut decoder = Decoder::new(Limits::default());
+        decoder.push(stream);
+        let first = decoder.next_frame().unwrap().unwrap();
+        let Frame::Message(m) = first else { panic!() };
+        assert_eq!(m.get("ActionID"), Some("4"));
+        assert_eq!(m.get("Output"), None);
+        let Frame::Message(next) = decoder.next_frame().unwrap().unwrap() else {
+            panic!()
+        };
+        assert_eq!(next.get("Event"), Some("Ping"));
     }
 
     /// Asterisk ≤ 13 writes `--END COMMAND--` right after the output, so

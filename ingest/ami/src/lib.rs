@@ -6,8 +6,11 @@
 //! - [`codec`]: bytes ⇄ frames (banner, messages); size caps; a bad message
 //!   is one error and decoding resumes after it.
 //! - [`login`]: the MD5 challenge answer.
+//! - [`session`]: the client's connection state machine (login, resync,
+//!   ping, backoff, ActionID matching), fed by a driver that does the I/O.
 
 pub mod codec;
 pub mod login;
+pub mod session;
 
 pub use codec::{Decoder, Frame, FrameError, Limits, Message};

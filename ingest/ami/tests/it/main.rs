@@ -1,0 +1,3 @@
+//! Integration tests of the AMI protocol crate: real captures.
+
+mod captures;
