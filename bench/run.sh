@@ -11,6 +11,8 @@ export RUST_LOG=warn
 python3 -m pip install -q duckdb
 
 cargo bench --workspace --bench parse
+cargo bench --workspace --bench decode
+cargo bench --workspace --bench sim
 cargo bench --workspace --bench lake
 
 # DuckDB on one and on two threads, once more on its own.
