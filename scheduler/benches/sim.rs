@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p queuelake-scheduler --bench sim`
 
+#![allow(clippy::print_stdout, missing_docs)]
+
 use std::time::Instant;
 
 use queuelake_scheduler::sim::{SimEvent, Simulation, demo_config};

@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p queuelake-ami --bench decode`
 
+#![allow(clippy::print_stdout, missing_docs)]
+
 use std::time::Instant;
 
 use queuelake_ami::{Decoder, Frame, Limits, Message};
