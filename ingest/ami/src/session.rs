@@ -99,6 +99,8 @@ pub enum Disconnect {
     ReplyTimeout(String),
     /// Connecting failed.
     ConnectFailed(String),
+    /// The server refused the login (its `Message`).
+    LoginRefused(String),
 }
 
 impl std::fmt::Display for Disconnect {
@@ -108,6 +110,7 @@ impl std::fmt::Display for Disconnect {
             Disconnect::Io(e) => write!(f, "i/o error: {e}"),
             Disconnect::ReplyTimeout(action) => write!(f, "no reply to {action} in time"),
             Disconnect::ConnectFailed(e) => write!(f, "connect failed: {e}"),
+            Disconnect::LoginRefused(why) => write!(f, "login refused: {why}"),
         }
     }
 }
@@ -403,9 +406,7 @@ impl Session {
     fn refuse(&mut self, message: &Message, out: &mut Vec<Output>) {
         let why = message.get("Message").unwrap_or("login refused").to_owned();
         self.set(State::Refused(why.clone()), out);
-        out.push(Output::Close(Disconnect::Io(format!(
-            "login refused: {why}"
-        ))));
+        out.push(Output::Close(Disconnect::LoginRefused(why)));
     }
 }
 

@@ -218,14 +218,10 @@ impl Emulator {
         lock(&self.core)
     }
 
-    /// The AMI server's fault switches.
-    pub fn faults(&self) -> Option<Arc<Faults>> {
-        self.server.as_ref().map(|s| s.faults())
-    }
-
-    /// The AMI server, for fault injection.
-    pub fn ami_server(&self) -> Option<&ami_server::AmiServer> {
-        self.server.as_ref()
+    /// The AMI server, for fault injection (its switches, cuts, restart
+    /// and bursts).
+    pub fn ami_server(&mut self) -> Option<&mut ami_server::AmiServer> {
+        self.server.as_mut()
     }
 }
 
