@@ -24,8 +24,34 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run one read-only SQL query over the lake.
     Sql(SqlArgs),
-    /// Follow a live queue_log into the lake and serve the HTTP API.
+    /// Follow a live queue_log (file or PostgreSQL) and the PBX's AMI into
+    /// the lake, and serve the HTTP API.
     Serve(ServeArgs),
+    /// Run the whole product on an emulated contact center (no PBX needed).
+    Demo(DemoArgs),
+}
+
+/// `queuelake demo`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// The demo's folder (emulated PBX files and the lake); cleared at each run.
+    #[arg(long, default_value = "queuelake-demo")]
+    pub data: PathBuf,
+    /// Address of the HTTP API (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "QUEUELAKE_LISTEN")]
+    pub listen: SocketAddr,
+    /// Weeks of history generated before going live.
+    #[arg(long, default_value_t = 4)]
+    pub history_weeks: u32,
+    /// Simulated seconds per second (5: a morning's traffic in fast-forward).
+    #[arg(long, default_value_t = 5.0)]
+    pub speed: f64,
+    /// Seed of the simulation (the same seed gives the same contact center).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// KPI and query settings (the demo's time zone is UTC).
+    #[command(flatten)]
+    pub kpi: KpiArgs,
 }
 
 /// Settings shared by the commands that read the lake.
@@ -95,15 +121,69 @@ pub struct SqlArgs {
     pub query: String,
 }
 
+/// How the AMI client logs in.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmiAuth {
+    /// MD5 challenge: the secret never crosses the network.
+    Md5,
+    /// The secret in the clear (for PBXs that refuse MD5).
+    Plain,
+}
+
+/// Where the AMI client connects (all three or none).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AmiArgs {
+    /// AMI of the PBX, HOST:PORT (Asterisk listens on 5038).
+    #[arg(long = "ami", env = "QUEUELAKE_AMI", requires_all = ["ami_user", "ami_secret"])]
+    pub address: Option<String>,
+    /// AMI user (manager.conf section).
+    #[arg(long, env = "QUEUELAKE_AMI_USER", requires = "address")]
+    pub ami_user: Option<String>,
+    /// AMI secret.
+    #[arg(
+        long,
+        env = "QUEUELAKE_AMI_SECRET",
+        requires = "address",
+        hide_env_values = true
+    )]
+    pub ami_secret: Option<String>,
+    /// How to log in.
+    #[arg(long, value_enum, default_value_t = AmiAuth::Md5, env = "QUEUELAKE_AMI_AUTH")]
+    pub ami_auth: AmiAuth,
+}
+
+/// Where queue_log comes from: a file, or Asterisk's realtime table.
+#[derive(clap::Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct QueueLogSource {
+    /// The live queue_log file to follow.
+    #[arg(long, env = "QUEUELAKE_QUEUE_LOG")]
+    pub queue_log: Option<PathBuf>,
+    /// A PostgreSQL URL whose queue_log table to follow
+    /// (postgres://user@host/db).
+    #[arg(long, env = "QUEUELAKE_QUEUE_LOG_POSTGRES", hide_env_values = true)]
+    pub queue_log_postgres: Option<String>,
+}
+
 /// `queuelake serve`.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
     /// The lake folder.
     #[arg(long, env = "QUEUELAKE_DATA")]
     pub data: PathBuf,
-    /// The live queue_log to follow.
-    #[arg(long, env = "QUEUELAKE_QUEUE_LOG")]
-    pub queue_log: PathBuf,
+    /// Where queue_log comes from.
+    #[command(flatten)]
+    pub source: QueueLogSource,
+    /// The table of `--queue-log-postgres`.
+    #[arg(long, default_value = "queue_log", env = "QUEUELAKE_QUEUE_LOG_TABLE")]
+    pub table: String,
+    /// Time zone of the table's `time` values that carry none (default:
+    /// --time-zone; UTC if Asterisk has queue_log_realtime_use_gmt = yes).
+    #[arg(long, env = "QUEUELAKE_QUEUE_LOG_TABLE_TIME_ZONE")]
+    pub table_time_zone: Option<String>,
+    /// The AMI connection (optional: live state needs it).
+    #[command(flatten)]
+    pub ami: AmiArgs,
     /// Address of the HTTP API (port 0 picks a free port, which is logged).
     #[arg(long, default_value = "127.0.0.1:8080", env = "QUEUELAKE_LISTEN")]
     pub listen: SocketAddr,

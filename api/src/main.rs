@@ -3,8 +3,8 @@
 //!
 //! Modules:
 //! - `cli`: arguments.
-//! - `commands`: one module per subcommand (`ingest`, `sql`, `serve`).
-//! - `http`: the axum API served by `serve`.
+//! - `commands`: one module per subcommand (`ingest`, `sql`, `serve`, `demo`).
+//! - `http`: the axum API served by `serve` (SQL, live state).
 
 mod cli;
 mod commands;

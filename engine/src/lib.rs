@@ -11,6 +11,7 @@
 //!
 //! Modules:
 //! - [`tables`]: schemas of the raw tables and the `queue_log` row builder.
+//! - [`ami_events`]: schema and row builder of the journaled AMI events.
 //! - [`lake`]: storage, commit log, writer (append, compaction, vacuum), writer lock.
 //! - [`live`]: the DataFusion table provider over files + memory.
 //! - [`kpi`]: KPI settings and the SQL views from `sql/views/`.
@@ -20,6 +21,7 @@
 //! - [`output`]: JSON, CSV and text-table renderings.
 //! - [`error`]: the crate's error type.
 
+pub mod ami_events;
 pub mod calls;
 pub mod error;
 pub mod kpi;

@@ -17,6 +17,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::ami_events::{AMI_EVENTS, AMI_EVENTS_SCHEMA};
 use crate::calls::CallsTable;
 use crate::error::{EngineError, Result};
 use crate::kpi::{self, KpiSettings};
@@ -67,6 +68,8 @@ pub struct LakeTables {
     pub queue_log: LiveTable,
     /// Stored closed days of `calls` (not visible to SQL by this name).
     pub calls_by_day: LiveTable,
+    /// The journaled AMI events.
+    pub ami_events: LiveTable,
 }
 
 impl LakeTables {
@@ -74,11 +77,17 @@ impl LakeTables {
     pub async fn committed(lake: &Lake) -> Result<Self> {
         let queue_log = lake.snapshot(QUEUE_LOG).await?;
         let calls_by_day = lake.snapshot(CALLS_BY_DAY).await?;
-        Self::at(lake, &queue_log, &calls_by_day).await
+        let ami_events = lake.snapshot(AMI_EVENTS).await?;
+        Self::at(lake, &queue_log, &calls_by_day, &ami_events).await
     }
 
     /// The tables at the given snapshots (a writer passes its own).
-    pub async fn at(lake: &Lake, queue_log: &Snapshot, calls_by_day: &Snapshot) -> Result<Self> {
+    pub async fn at(
+        lake: &Lake,
+        queue_log: &Snapshot,
+        calls_by_day: &Snapshot,
+        ami_events: &Snapshot,
+    ) -> Result<Self> {
         Ok(LakeTables {
             queue_log: LiveTable::new(
                 lake.clone(),
@@ -91,6 +100,12 @@ impl LakeTables {
                 CALLS_BY_DAY,
                 crate::calls::calls_schema().await?,
                 calls_by_day,
+            )?,
+            ami_events: LiveTable::new(
+                lake.clone(),
+                AMI_EVENTS,
+                AMI_EVENTS_SCHEMA.clone(),
+                ami_events,
             )?,
         })
     }
@@ -111,6 +126,7 @@ impl QueryEngine {
         ctx.register_table(queue_log.name(), Arc::new(queue_log.clone()))?;
         let calls = CallsTable::new(&ctx, queue_log, tables.calls_by_day.clone()).await?;
         ctx.register_table("calls", Arc::new(calls))?;
+        ctx.register_table(AMI_EVENTS, Arc::new(tables.ami_events.clone()))?;
         for view in kpi::VIEWS {
             let sql = kpi::render(view.sql, kpi)?;
             let plan = ctx.state().create_logical_plan(&sql).await.map_err(|e| {
@@ -154,11 +170,17 @@ impl QueryEngine {
 /// line and column, or the refused statement) but mark it as a refusal.
 fn refusal(e: datafusion::error::DataFusionError) -> EngineError {
     let msg = e.strip_backtrace();
-    if msg.contains("not supported")
-        || msg.contains("DDL")
-        || msg.contains("DML")
-        || msg.contains("Statement")
-    {
+    // SQLOptions says "DDL not supported: …", "DML not supported: …",
+    // "Statement not supported: …"; other "not supported" errors are
+    // features the SQL dialect lacks, not refusals of writes.
+    let write = [
+        "DDL not supported",
+        "DML not supported",
+        "Statement not supported",
+    ]
+    .iter()
+    .any(|refused| msg.contains(refused));
+    if write {
         EngineError::QueryRefused(format!("refused: queuelake SQL is read-only ({msg})"))
     } else {
         EngineError::QueryRefused(msg)

@@ -37,6 +37,24 @@ pub enum IngestError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The PBX refused the AMI login: the credentials are wrong, and
+    /// retrying would not help.
+    #[error("AMI login to {server} refused: {reason}")]
+    AmiLoginRefused {
+        /// The PBX's address.
+        server: String,
+        /// The PBX's message.
+        reason: String,
+    },
+    /// The PostgreSQL queue_log source failed in a way retrying cannot fix
+    /// (a missing table or column, a bad URL).
+    #[error("queue_log in PostgreSQL ({what}): {reason}")]
+    Postgres {
+        /// The table or URL.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The simulation refused its configuration.
     #[error(transparent)]
     Simulation(#[from] queuelake_scheduler::sim::InvalidConfig),

@@ -1,4 +1,4 @@
-//! queuelake sources: Asterisk's `queue_log` into the lake.
+//! queuelake sources: Asterisk's `queue_log` and AMI events into the lake.
 //!
 //! Data flow: bytes of a file ([`queue_log::framing`]) become lines, lines
 //! become rows or dead letters ([`queue_log::rows`],
@@ -12,10 +12,12 @@
 //!
 //! Modules:
 //! - [`queue_log`]: identity, framing, rows, dead letters, backfill, tail.
+//! - [`ami`]: the AMI client, its journal (→ `ami_events`) and live state.
 //! - [`emulator`]: an emulated Asterisk driven by the simulation (queue_log
 //!   writer with rename rotation, AMI server with fault injection).
 //! - [`error`]: the crate's error type.
 
+pub mod ami;
 pub mod emulator;
 pub mod error;
 pub mod queue_log;

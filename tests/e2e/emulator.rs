@@ -12,14 +12,6 @@ const HOUR: Millis = 3_600_000;
 /// 2024-03-06 00:00 UTC, a Wednesday: two weekdays of history before it.
 const LIVE_FROM: Millis = 1_709_683_200_000;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn the_simulated_queue_log_gives_the_simulations_interval_kpis() {
     let dir = tempfile::tempdir().unwrap();
@@ -27,7 +19,7 @@ fn the_simulated_queue_log_gives_the_simulations_interval_kpis() {
     let lake = dir.path().join("lake");
     let config = demo_config(5);
 
-    let rotated = runtime().block_on(async {
+    let rotated = crate::support::runtime().block_on(async {
         let mut emulator_config = EmulatorConfig::new(config.clone(), queue_log.clone());
         emulator_config.history_days = 2;
         emulator_config.live_from = Some(LIVE_FROM);

@@ -3,9 +3,13 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod ami_faults;
+mod ami_serve;
 mod backfill;
+mod demo;
 mod emulator;
 mod kpi;
+mod postgres;
 mod rollup;
 mod sql_guard;
 mod support;

@@ -96,19 +96,24 @@ pub struct Server {
 impl Server {
     /// Starts `serve` on a free port, waits until it listens.
     pub fn start(data: &Path, queue_log: &Path, extra: &[&str]) -> Server {
+        let mut args = vec!["--queue-log", queue_log.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Server::serve(data, &args)
+    }
+
+    /// Starts `serve` with these source arguments on a free port.
+    pub fn serve(data: &Path, args: &[&str]) -> Server {
         let mut child = bin()
             .args([
                 "serve",
                 "--data",
                 data.to_str().unwrap(),
-                "--queue-log",
-                queue_log.to_str().unwrap(),
                 "--listen",
                 "127.0.0.1:0",
                 "--poll-ms",
                 "100",
             ])
-            .args(extra)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -173,6 +178,16 @@ impl Server {
     }
 }
 
+/// A server left running by a failed test is killed, not orphaned.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// A minimal HTTP/1.1 request over a fresh connection.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -231,6 +246,24 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
+}
+
+/// How many kill -9 rounds the exactly-once tests run
+/// (`QUEUELAKE_TAIL_KILLS`, default 10).
+pub fn kill_rounds() -> usize {
+    std::env::var("QUEUELAKE_TAIL_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(10)
+}
+
+/// A two-worker tokio runtime for tests that drive the emulator.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// A seed from the clock, printed so a failure can be replayed with QUEUELAKE_SEED.

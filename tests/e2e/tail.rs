@@ -186,10 +186,7 @@ fn copytruncate_is_followed_through_the_copy() {
 /// clean final run the lake holds each line exactly once.
 #[test]
 fn kill_9_while_tailing_never_loses_or_duplicates() {
-    let kills: usize = std::env::var("QUEUELAKE_TAIL_KILLS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(10);
+    let kills = crate::support::kill_rounds();
     let mut rng = Rng(seed());
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("queue_log");

@@ -1,5 +1,6 @@
 //! One module per subcommand, and what they share.
 
+mod demo;
 mod ingest;
 mod serve;
 mod sql;
@@ -20,6 +21,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => ingest::run(args).await,
         Command::Sql(args) => sql::run(args).await,
         Command::Serve(args) => serve::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 

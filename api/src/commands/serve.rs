@@ -1,93 +1,388 @@
-//! `queuelake serve`: follow the live queue_log into the lake and serve the
+//! `queuelake serve`: follow the live queue_log (file or PostgreSQL table)
+//! and the PBX's AMI into the lake, keep the live state, and serve the
 //! HTTP API over it. SIGTERM or Ctrl-C commits what is held and exits 0.
+//!
+//! ```text
+//!  queue_log file ─Tailer thread──────────────┐
+//!  queue_log table ─PostgresSource task───────┼─▶ lake: queue_log ─▶ SQL, KPIs, today's totals
+//!  AMI ─client task─▶ journal ─Tailer thread──┼─▶ lake: ami_events
+//!                  └─▶ LiveFeed ──────────────┴─▶ /api/v1/live/*
+//! ```
+//! [`Service`] is shared with `queuelake demo`, which puts an emulated
+//! PBX in front of it.
 
+use std::future::Future;
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use queuelake_engine::lake::Lake;
+use queuelake_ami::session::AuthKind;
+use queuelake_engine::ami_events::{AMI_EVENTS, AMI_EVENTS_SCHEMA, AMI_EVENTS_TS_COLUMN};
+use queuelake_engine::lake::{Lake, TableWriter, WriterLock, WriterSettings};
 use queuelake_engine::rollup::CallsRollup;
 use queuelake_engine::session::LakeTables;
+use queuelake_ingest::ami::client::{self, AmiClientConfig};
+use queuelake_ingest::ami::feed::{JournalingSink, LiveFeed};
+use queuelake_ingest::ami::journal::Journal;
 use queuelake_ingest::queue_log::deadletter::DeadLetters;
+use queuelake_ingest::queue_log::postgres::{PostgresOptions, PostgresSource};
 use queuelake_ingest::queue_log::tail::{TailOptions, Tailer};
+use tokio::sync::watch;
 
-use crate::cli::ServeArgs;
+use crate::cli::{AmiAuth, KpiArgs, ServeArgs};
 use crate::commands::{engine, queue_log_writer};
+use crate::http::live::LiveSource;
 use crate::http::{AppState, router};
 
+/// Where queue_log comes from.
+#[derive(Debug, Clone)]
+pub enum QueueLogInput {
+    /// A file Asterisk appends to.
+    File(PathBuf),
+    /// Asterisk's realtime table.
+    Postgres {
+        /// Connection URL.
+        url: String,
+        /// Table name.
+        table: String,
+        /// Zone of its `time` values that carry none.
+        time_zone: String,
+    },
+}
+
+/// Everything a running service needs, resolved from flags (or the demo).
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The lake folder.
+    pub data: PathBuf,
+    /// The queue_log source.
+    pub queue_log: QueueLogInput,
+    /// The AMI client, if any.
+    pub ami: Option<AmiClientConfig>,
+    /// HTTP address.
+    pub listen: SocketAddr,
+    /// Commit cadence and polling.
+    pub tail: TailOptions,
+    /// How often closed days of `calls` are stored.
+    pub rollup_every: Duration,
+    /// KPI and query settings.
+    pub kpi: KpiArgs,
+}
+
+impl ServiceConfig {
+    /// The configuration `serve`'s flags give.
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let queue_log = match (args.source.queue_log, args.source.queue_log_postgres) {
+            (Some(path), None) => QueueLogInput::File(path),
+            (None, Some(url)) => QueueLogInput::Postgres {
+                url,
+                table: args.table,
+                time_zone: args
+                    .table_time_zone
+                    .unwrap_or_else(|| args.kpi.time_zone.clone()),
+            },
+            _ => anyhow::bail!("give either --queue-log FILE or --queue-log-postgres URL"),
+        };
+        let ami = match (args.ami.address, args.ami.ami_user, args.ami.ami_secret) {
+            (Some(address), Some(user), Some(secret)) => {
+                let mut config = AmiClientConfig::new(&address, &user, &secret);
+                config.session.auth = match args.ami.ami_auth {
+                    AmiAuth::Md5 => AuthKind::Md5,
+                    AmiAuth::Plain => AuthKind::Plain,
+                };
+                Some(config)
+            }
+            (None, None, None) => None,
+            _ => anyhow::bail!("--ami needs --ami-user and --ami-secret"),
+        };
+        Ok(ServiceConfig {
+            data: args.data,
+            queue_log,
+            ami,
+            listen: args.listen,
+            tail: TailOptions {
+                poll: Duration::from_millis(args.poll_ms),
+                flush_interval: Duration::from_secs(args.flush_seconds),
+                flush_rows: args.flush_rows,
+            },
+            rollup_every: Duration::from_secs(args.rollup_seconds.max(1)),
+            kpi: args.kpi,
+        })
+    }
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let lake = Lake::open_local(&args.data)?;
-    let (lock, writer) = queue_log_writer(&lake).await?;
-    let rollup = CallsRollup::open(&lake, &lock).await?;
-    let tables = LakeTables::at(&lake, writer.snapshot(), rollup.snapshot()).await?;
-    let engine = engine(&tables, &args.kpi).await?;
-    let live = tables.queue_log.clone();
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let options = TailOptions {
-        poll: Duration::from_millis(args.poll_ms),
-        flush_interval: Duration::from_secs(args.flush_seconds),
-        flush_rows: args.flush_rows,
-    };
-    let tailer = Tailer::new(
-        args.queue_log.clone(),
-        writer,
-        live,
-        DeadLetters::open(lake.root())?,
-        options,
-        tokio::runtime::Handle::current(),
-    );
-    let tail_stop = stop.clone();
-    let tail_thread = std::thread::Builder::new()
-        .name("queue_log-tail".into())
-        .spawn(move || {
-            let result = tailer.run(tail_stop.clone());
-            tail_stop.store(true, Ordering::SeqCst); // a failed tail stops the server
-            result
-        })?;
-
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, data = %args.data.display(), queue_log = %args.queue_log.display(), "queuelake listening");
+    let service = Service::start(ServiceConfig::from_args(args)?).await?;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
+        writeln!(out, "listening on http://{}", service.address())?;
         out.flush()?;
     }
-    let rollups = tokio::spawn(store_closed_days(
-        rollup,
-        tables,
-        Duration::from_secs(args.rollup_seconds.max(1)),
-    ));
-    let state = Arc::new(AppState { engine });
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal());
+    service.run_until(shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
 
-    let tail_watch = {
-        let stop = stop.clone();
-        async move {
-            // Set when the tail thread ends on its own (an error): stop serving.
-            while !stop.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+/// A source running on its own thread or task.
+enum Worker {
+    Thread(
+        &'static str,
+        std::thread::JoinHandle<queuelake_ingest::Result<()>>,
+    ),
+    Task(
+        &'static str,
+        tokio::task::JoinHandle<queuelake_ingest::Result<()>>,
+    ),
+}
+
+/// The running service: sources, live state, HTTP.
+pub struct Service {
+    listener: tokio::net::TcpListener,
+    address: SocketAddr,
+    state: Arc<AppState>,
+    stop: Arc<AtomicBool>,
+    stop_tx: watch::Sender<bool>,
+    workers: Vec<Worker>,
+    rollups: tokio::task::JoinHandle<()>,
+    _lock: WriterLock,
+}
+
+impl Service {
+    /// Opens the lake, starts every source, and binds the HTTP address.
+    pub async fn start(config: ServiceConfig) -> anyhow::Result<Service> {
+        let lake = Lake::open_local(&config.data)?;
+        let (lock, queue_log_writer) = queue_log_writer(&lake).await?;
+        let ami_writer = ami_events_writer(&lake, &lock).await?;
+        let rollup = CallsRollup::open(&lake, &lock).await?;
+        let tables = LakeTables::at(
+            &lake,
+            queue_log_writer.snapshot(),
+            rollup.snapshot(),
+            ami_writer.snapshot(),
+        )
+        .await?;
+        let engine = engine(&tables, &config.kpi).await?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut workers = Vec::new();
+
+        match &config.queue_log {
+            QueueLogInput::File(path) => {
+                let tailer = Tailer::new(
+                    path.clone(),
+                    queue_log_writer,
+                    tables.queue_log.clone(),
+                    DeadLetters::open(lake.root())?,
+                    config.tail.clone(),
+                    tokio::runtime::Handle::current(),
+                );
+                workers.push(spawn_tail("queue_log-tail", tailer, &stop)?);
+                tracing::info!(queue_log = %path.display(), "following queue_log");
+            }
+            QueueLogInput::Postgres {
+                url,
+                table,
+                time_zone,
+            } => {
+                let options = PostgresOptions {
+                    table: table.clone(),
+                    time_zone: time_zone.clone(),
+                    poll: config.tail.poll,
+                    flush_interval: config.tail.flush_interval,
+                    flush_rows: config.tail.flush_rows,
+                };
+                let source = PostgresSource::connect(
+                    url,
+                    options,
+                    queue_log_writer,
+                    tables.queue_log.clone(),
+                    DeadLetters::open(lake.root())?,
+                )
+                .await?;
+                let rx = stop_rx.clone();
+                workers.push(Worker::Task(
+                    "queue_log-postgres",
+                    tokio::spawn(async move { source.run(rx).await.map(|_| ()) }),
+                ));
+                tracing::info!(table = %table, "following queue_log in PostgreSQL");
             }
         }
-    };
-    tokio::select! {
-        r = server => r?,
-        () = tail_watch => {}
+
+        let feed = match &config.ami {
+            Some(ami) => {
+                let feed = LiveFeed::default();
+                let journal_path = lake.root().join("journal").join("ami.jsonl");
+                let journal = Journal::open(&journal_path, &ami.address)?;
+                let tailer = Tailer::new(
+                    journal_path,
+                    ami_writer,
+                    tables.ami_events.clone(),
+                    DeadLetters::open_for(lake.root(), AMI_EVENTS)?,
+                    config.tail.clone(),
+                    tokio::runtime::Handle::current(),
+                )
+                .with_format(Journal::tail_format());
+                workers.push(spawn_tail("ami-journal-tail", tailer, &stop)?);
+                let mut sink = JournalingSink::new(journal, feed.clone());
+                let ami = ami.clone();
+                let rx = stop_rx.clone();
+                workers.push(Worker::Task(
+                    "ami-client",
+                    tokio::spawn(async move { client::run(ami, &mut sink, rx).await }),
+                ));
+                Some(feed)
+            }
+            None => None,
+        };
+
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, data = %config.data.display(), "queuelake listening");
+        let rollups = tokio::spawn(store_closed_days(rollup, tables, config.rollup_every));
+        let state = Arc::new(AppState {
+            engine,
+            live: LiveSource::new(feed, &config.kpi.time_zone)?,
+        });
+        Ok(Service {
+            listener,
+            address,
+            state,
+            stop,
+            stop_tx,
+            workers,
+            rollups,
+            _lock: lock,
+        })
     }
-    stop.store(true, Ordering::SeqCst);
-    rollups.abort(); // a refresh cut short commits nothing
-    let stats = tokio::task::spawn_blocking(move || tail_thread.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("the tail thread panicked"))??;
-    tracing::info!(
-        rows = stats.rows,
-        dead_letters = stats.dead_letters,
-        "stopped; everything read is committed"
-    );
-    Ok(ExitCode::SUCCESS)
+
+    /// The HTTP address (the real port when 0 was asked for).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes or the queue_log source fails,
+    /// then stops every source, committing what they hold. A refused AMI
+    /// login stops only the AMI client (loudly); the rest keeps serving.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Service {
+            listener,
+            state,
+            stop,
+            stop_tx,
+            workers,
+            rollups,
+            _lock,
+            ..
+        } = self;
+        let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown);
+        let failed = {
+            let stop = stop.clone();
+            async move {
+                // Set when a tail thread ends on its own (an error).
+                while !stop.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        let mut tasks_failed = Box::pin(watch_tasks(&workers, stop.clone()));
+        tokio::select! {
+            r = server => r?,
+            () = failed => tracing::error!("a source stopped; shutting down"),
+            () = &mut tasks_failed => {}
+        }
+        drop(tasks_failed);
+        stop.store(true, Ordering::SeqCst);
+        let _ = stop_tx.send(true);
+        rollups.abort(); // a refresh cut short commits nothing
+        let mut first_error = None;
+        for worker in workers {
+            let (name, result) = match worker {
+                Worker::Thread(name, handle) => (
+                    name,
+                    tokio::task::spawn_blocking(move || handle.join())
+                        .await?
+                        .map_err(|_| anyhow::anyhow!("{name} panicked"))?,
+                ),
+                Worker::Task(name, handle) => (name, handle.await?),
+            };
+            match result {
+                Ok(()) => {}
+                Err(e @ queuelake_ingest::IngestError::AmiLoginRefused { .. }) => {
+                    tracing::error!(error = %e, "the AMI client had stopped");
+                }
+                Err(e) => {
+                    tracing::error!(source = name, error = %e, "source failed");
+                    first_error.get_or_insert(anyhow::anyhow!("{name}: {e}"));
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => {
+                tracing::info!("stopped; everything read is committed");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Resolves when a queue_log task ends on its own (its error is reported
+/// at join). The AMI client ending (a refused login) does not stop the
+/// service.
+async fn watch_tasks(workers: &[Worker], stop: Arc<AtomicBool>) {
+    loop {
+        let ended = workers.iter().any(|w| match w {
+            Worker::Task(name, handle) => *name != "ami-client" && handle.is_finished(),
+            Worker::Thread(..) => false,
+        });
+        if ended || stop.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn spawn_tail(
+    name: &'static str,
+    tailer: Tailer,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<Worker> {
+    let stop = stop.clone();
+    let handle = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let result = tailer.run(stop.clone());
+            if result.is_err() {
+                stop.store(true, Ordering::SeqCst); // a failed tail stops the server
+            }
+            result.map(|stats| {
+                tracing::info!(
+                    source = name,
+                    rows = stats.rows,
+                    dead_letters = stats.dead_letters,
+                    "tail stopped"
+                );
+            })
+        })?;
+    Ok(Worker::Thread(name, handle))
+}
+
+async fn ami_events_writer(lake: &Lake, lock: &WriterLock) -> anyhow::Result<TableWriter> {
+    Ok(lake
+        .table_writer(
+            lock,
+            AMI_EVENTS,
+            AMI_EVENTS_SCHEMA.clone(),
+            AMI_EVENTS_TS_COLUMN,
+            WriterSettings::default(),
+        )
+        .await?)
 }
 
 /// Stores closed days of `calls` as the tail commits them, every `period`.
@@ -117,7 +412,8 @@ async fn store_closed_days(mut rollup: CallsRollup, tables: LakeTables, period: 
     }
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

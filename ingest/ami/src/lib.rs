@@ -8,8 +8,10 @@
 //! - [`login`]: the MD5 challenge answer.
 //! - [`session`]: the client's connection state machine (login, resync,
 //!   ping, backoff, ActionID matching), fed by a driver that does the I/O.
+//! - [`live`]: live state of queues and campaigns from events and resyncs.
 
 pub mod codec;
+pub mod live;
 pub mod login;
 pub mod session;
 

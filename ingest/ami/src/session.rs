@@ -16,7 +16,8 @@
 //! Guarantees: every response is matched to its action by ActionID (ours
 //! are `ql-<n>`); a Ping not answered within its timeout ends the link; a
 //! refused login stops reconnecting and says so; every connect resyncs the
-//! queue state with `QueueStatus` before the session counts as live.
+//! queue state with `QueueStatus` (then the channels with
+//! `CoreShowChannels`) before the session counts as live.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -123,7 +124,8 @@ pub enum Output {
     /// An event (or a list item of someone else's action): journal it.
     Event(Message),
     /// A complete `QueueStatus` answer (QueueParams, QueueMember,
-    /// QueueEntry items): replace the live queue state with it.
+    /// QueueEntry items) followed by the `CoreShowChannels` one
+    /// (CoreShowChannel items): replace the live state with it.
     Resync(Vec<Message>),
     /// The state changed.
     State(State),
@@ -138,6 +140,8 @@ enum Pending {
     Challenge,
     Login,
     QueueStatus(Vec<Message>),
+    /// `CoreShowChannels` after `QueueStatus`, with the queue items.
+    Channels(Vec<Message>),
     Ping,
     User,
 }
@@ -275,6 +279,7 @@ impl Session {
                 Pending::Ping => "Ping",
                 Pending::Login | Pending::Challenge => "Login",
                 Pending::QueueStatus(_) => "QueueStatus",
+                Pending::Channels(_) => "CoreShowChannels",
                 Pending::User => "an action",
             };
             out.push(Output::Close(Disconnect::ReplyTimeout(what.to_owned())));
@@ -380,22 +385,31 @@ impl Session {
             Pending::QueueStatus(mut items) => {
                 let event = message.get("Event").unwrap_or_default();
                 if event.eq_ignore_ascii_case("QueueStatusComplete") {
-                    out.push(Output::Resync(items));
-                    self.set(State::Live, out);
+                    // Then the channels (campaign calls): one resync of both.
+                    let channels = Message::new([("Action", "CoreShowChannels")]);
+                    self.send(channels, Pending::Channels(items), now, out);
                 } else if message.get("Response").is_some() && !success {
                     // The server cannot list queues; the session is live
                     // without a snapshot rather than stuck.
                     out.push(Output::Resync(Vec::new()));
                     self.set(State::Live, out);
                 } else {
-                    if event.is_empty() {
-                        // The ack ("Queue status will follow"): the list
-                        // items follow with the same ActionID.
-                    } else {
-                        items.push(message);
-                    }
+                    collect(&mut items, message);
                     self.pending
                         .insert(id, (Pending::QueueStatus(items), sent.max(now)));
+                }
+            }
+            Pending::Channels(mut items) => {
+                let event = message.get("Event").unwrap_or_default();
+                let refused = message.get("Response").is_some() && !success;
+                if event.eq_ignore_ascii_case("CoreShowChannelsComplete") || refused {
+                    // A server that cannot list channels still gives the queues.
+                    out.push(Output::Resync(items));
+                    self.set(State::Live, out);
+                } else {
+                    collect(&mut items, message);
+                    self.pending
+                        .insert(id, (Pending::Channels(items), sent.max(now)));
                 }
             }
             Pending::Ping => {}
@@ -407,6 +421,14 @@ impl Session {
         let why = message.get("Message").unwrap_or("login refused").to_owned();
         self.set(State::Refused(why.clone()), out);
         out.push(Output::Close(Disconnect::LoginRefused(why)));
+    }
+}
+
+/// Keeps a list item; the list's acknowledgement ("… will follow", no
+/// `Event`) is not one.
+fn collect(items: &mut Vec<Message>, message: Message) {
+    if message.get("Event").is_some() {
+        items.push(message);
     }
 }
 
@@ -514,10 +536,28 @@ mod tests {
                 msg(&[("Event", "QueueStatusComplete"), ("ActionID", &status_id)]),
                 now,
             );
+            assert_eq!(s.state(), &State::Resyncing);
+            let channels_id = sent(&out)[0].get("ActionID").unwrap().to_owned();
+            assert_eq!(sent(&out)[0].get("Action"), Some("CoreShowChannels"));
+            s.frame(
+                msg(&[
+                    ("Event", "CoreShowChannel"),
+                    ("Channel", "PJSIP/trunk-1"),
+                    ("ActionID", &channels_id),
+                ]),
+                now,
+            );
+            let out = s.frame(
+                msg(&[
+                    ("Event", "CoreShowChannelsComplete"),
+                    ("ActionID", &channels_id),
+                ]),
+                now,
+            );
             let Output::Resync(items) = &out[0] else {
                 panic!("{out:?}")
             };
-            assert_eq!(items.len(), 2);
+            assert_eq!(items.len(), 3);
             assert_eq!(s.state(), &State::Live);
         }
     }

@@ -1,5 +1,7 @@
-//! The emulator's AMI server: Asterisk 20's banner, session actions and
-//! event stream on a TCP port, and switches that inject the faults a real
+//! The emulator's AMI server: Asterisk 20's banner, session actions
+//! (Login, Challenge, Logoff, Events, Ping, QueueStatus, CoreShowChannels,
+//! QueuePause, QueueAdd, QueueRemove, Originate) and event stream on a TCP
+//! port, and switches that inject the faults a real
 //! PBX and network produce (refused logins, unanswered pings, a connection
 //! cut in the middle of a frame, a restart, a burst of events).
 //!
@@ -94,11 +96,6 @@ impl Sessions {
     /// Sessions dropped for reading too slowly.
     pub fn dropped_slow(&self) -> u64 {
         self.dropped_slow.load(Ordering::Relaxed)
-    }
-
-    /// How many sessions receive events now.
-    pub fn count(&self) -> usize {
-        self.list().iter().filter(|tx| !tx.is_closed()).count()
     }
 }
 
@@ -403,6 +400,13 @@ impl Session {
                 let core = lock(&self.core);
                 (
                     core.renderer.queue_status(&core.sim, id.unwrap_or("")),
+                    After::Continue,
+                )
+            }
+            "coreshowchannels" => {
+                let core = lock(&self.core);
+                (
+                    core.renderer.core_show_channels(id.unwrap_or("")),
                     After::Continue,
                 )
             }

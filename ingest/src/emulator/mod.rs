@@ -84,6 +84,7 @@ pub struct Core {
     live_sim_start: Millis,
     live_wall_start: Instant,
     speed: f64,
+    frozen: bool,
     rotated: Vec<PathBuf>,
 }
 
@@ -122,6 +123,9 @@ impl Core {
 
     /// The simulated instant the wall clock corresponds to.
     fn clock(&self) -> Millis {
+        if self.frozen {
+            return self.live_sim_start;
+        }
         let elapsed = self.live_wall_start.elapsed().as_secs_f64() * self.speed;
         self.live_sim_start + (elapsed * 1000.0) as Millis
     }
@@ -162,6 +166,7 @@ impl Emulator {
             live_sim_start: live_from,
             live_wall_start: Instant::now(),
             speed: config.speed.max(0.001),
+            frozen: false,
             rotated: Vec::new(),
         };
         let history = tokio::task::spawn_blocking(move || -> Result<Core> {
@@ -216,6 +221,22 @@ impl Emulator {
     /// The emulator's state, locked (the truth to compare against).
     pub fn core(&self) -> MutexGuard<'_, Core> {
         lock(&self.core)
+    }
+
+    /// Stops (or restarts) simulated time: while frozen nothing happens,
+    /// so a test can compare a client's view with the truth at one
+    /// instant; on thawing, time goes on from where it stopped.
+    pub fn set_frozen(&self, frozen: bool) {
+        let mut core = self.core();
+        if frozen == core.frozen {
+            return;
+        }
+        if frozen {
+            core.live_sim_start = core.clock();
+        } else {
+            core.live_wall_start = Instant::now();
+        }
+        core.frozen = frozen;
     }
 
     /// The AMI server, for fault injection (its switches, cuts, restart

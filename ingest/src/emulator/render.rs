@@ -18,8 +18,8 @@ use queuelake_scheduler::sim::{
 /// The AMI version of Asterisk 20's banner.
 pub const AMI_VERSION: &str = "9.0.0";
 /// The channel variable that names an outbound call's campaign (as if
-/// manager.conf had `channelvars=QL_CAMPAIGN`).
-pub const CAMPAIGN_VARIABLE: &str = "QL_CAMPAIGN";
+/// manager.conf had `channelvars=QL_CAMPAIGN`): the one the live state reads.
+pub use queuelake_ami::live::CAMPAIGN_VARIABLE;
 
 /// Device states of `QueueMemberStatus`/`QueueMember` (`Status`).
 const NOT_INUSE: u8 = 1;
@@ -125,11 +125,6 @@ impl Renderer {
 
     fn queue_name(&self, queue: QueueId) -> &str {
         &self.config.queues[queue.0].name
-    }
-
-    /// Uniqueid of the call's caller channel, if it exists.
-    pub fn uniqueid(&self, call: CallId) -> Option<&str> {
-        self.callers.get(&call).map(|c| c.uniqueid.as_str())
     }
 
     /// Renders one event.
@@ -694,6 +689,37 @@ impl Renderer {
             ("CallerIDName", "<unknown>".to_owned()),
         ]);
         Message::new(headers)
+    }
+
+    /// The `CoreShowChannels` reply: one `CoreShowChannel` per channel up
+    /// (callers, outbound calls, members' legs) with its snapshot, then
+    /// `CoreShowChannelsComplete`; every message carries `action_id`.
+    pub fn core_show_channels(&self, action_id: &str) -> Vec<Message> {
+        let mut out = vec![Message::new([
+            ("Response", "Success"),
+            ("ActionID", action_id),
+            ("EventList", "start"),
+            ("Message", "Channels will follow"),
+        ])];
+        let mut channels: Vec<&Channel> =
+            self.callers.values().chain(self.members.values()).collect();
+        channels.sort_by(|a, b| a.name.cmp(&b.name));
+        for ch in channels {
+            let mut headers = vec![
+                ("Event".to_owned(), "CoreShowChannel".to_owned()),
+                ("ActionID".to_owned(), action_id.to_owned()),
+            ];
+            self.snapshot("", ch, &mut headers);
+            out.push(Message { headers });
+        }
+        let items = out.len() - 1;
+        out.push(Message::new([
+            ("Event", "CoreShowChannelsComplete".to_owned()),
+            ("ActionID", action_id.to_owned()),
+            ("EventList", "Complete".to_owned()),
+            ("ListItems", items.to_string()),
+        ]));
+        out
     }
 
     /// The `QueueStatus` reply from the simulation's state now: one

@@ -333,7 +333,7 @@ impl FileJob {
             }
             let chunk_stats = sink.stats;
             stats += chunk_stats;
-            lines_before += chunk_stats.rows + chunk_stats.dead_letters;
+            lines_before += chunk_stats.rows + chunk_stats.dead_letters + chunk_stats.skipped;
             let commit = rows_since_commit + builder.len() >= self.commit_rows
                 || (eof && framer.pending_offset() > sent_up_to);
             if commit || builder.len() >= BATCH_ROWS {

@@ -1,5 +1,5 @@
 //! Dead letters: lines that could not be parsed, kept with where they came
-//! from, in `<lake>/dead_letters/queue_log.jsonl`.
+//! from, in `<lake>/dead_letters/<table>.jsonl`.
 //!
 //! One JSON object per line: `source`, `path`, `byte_offset`, `error`,
 //! `line` (lossy UTF-8) and `line_hex` (the exact bytes). A line is written
@@ -42,7 +42,14 @@ pub struct DeadLetters {
 impl DeadLetters {
     /// Opens `<lake>/dead_letters/queue_log.jsonl`, remembering what it holds.
     pub fn open(lake_root: &Path) -> Result<Self> {
-        let path = lake_root.join("dead_letters").join("queue_log.jsonl");
+        Self::open_for(lake_root, "queue_log")
+    }
+
+    /// Opens `<lake>/dead_letters/<table>.jsonl`, remembering what it holds.
+    pub fn open_for(lake_root: &Path, table: &str) -> Result<Self> {
+        let path = lake_root
+            .join("dead_letters")
+            .join(format!("{table}.jsonl"));
         let mut seen = HashSet::new();
         if let Ok(file) = File::open(&path) {
             for line in BufReader::new(file).lines().map_while(std::io::Result::ok) {

@@ -1,10 +1,12 @@
 //! The queue_log source: identity, framing, parsing into rows, dead
-//! letters, backfill of whole files and the live tail.
+//! letters, backfill of whole files and the live tail; and the realtime
+//! table in PostgreSQL (`postgres`).
 
 pub mod backfill;
 pub mod deadletter;
 pub mod framing;
 pub mod identity;
+pub mod postgres;
 pub mod rows;
 pub mod tail;
 

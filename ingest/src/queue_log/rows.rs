@@ -1,7 +1,9 @@
-//! From framed lines to lake rows: parse each line, append it to the
-//! `queue_log` builder, or record it as a dead letter. Never stops on a bad
-//! line.
+//! From framed lines to lake rows: parse each line, append it to its
+//! table's builder, or record it as a dead letter. Never stops on a bad
+//! line. [`LineRows`] is what a line format provides (queue_log here, the
+//! AMI journal in [`crate::ami::journal`]); [`RowSink`] does the rest.
 
+use arrow::array::RecordBatch;
 use queuelake_engine::tables::{QueueLogBuilder, QueueLogRow};
 use queuelake_queue_log::parse_line;
 
@@ -20,6 +22,8 @@ pub struct LineStats {
     pub nul_bytes: u64,
     /// Bytes framed.
     pub bytes: u64,
+    /// Lines that are not data (a journal's header line).
+    pub skipped: u64,
 }
 
 impl std::ops::AddAssign for LineStats {
@@ -28,13 +32,66 @@ impl std::ops::AddAssign for LineStats {
         self.dead_letters += o.dead_letters;
         self.nul_bytes += o.nul_bytes;
         self.bytes += o.bytes;
+        self.skipped += o.skipped;
+    }
+}
+
+/// What became of one line a format accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// A row; `nul_bytes` crash-hole bytes were stripped from its start.
+    Row {
+        /// NUL bytes stripped.
+        nul_bytes: u32,
+    },
+    /// Not data (a file's header line): no row, no dead letter.
+    Skipped,
+}
+
+/// A line format: how one line becomes a row of its table.
+pub trait LineRows: Send {
+    /// Appends the line that starts at `offset` of `source`; `Err` says
+    /// why it is not a valid line (it becomes a dead letter).
+    fn append_line(
+        &mut self,
+        line: &[u8],
+        source: &str,
+        offset: u64,
+    ) -> std::result::Result<Appended, String>;
+
+    /// The rows appended so far, as a batch; empties the builder.
+    fn finish_rows(&mut self) -> RecordBatch;
+}
+
+impl LineRows for QueueLogBuilder {
+    fn append_line(
+        &mut self,
+        line: &[u8],
+        source: &str,
+        offset: u64,
+    ) -> std::result::Result<Appended, String> {
+        let l = parse_line(line).map_err(|e| e.to_string())?;
+        self.append(&QueueLogRow {
+            epoch: l.epoch,
+            header: [l.callid, l.queue, l.agent, l.event, l.payload],
+            data: l.data_fields(),
+            source,
+            byte_offset: offset,
+        });
+        Ok(Appended::Row {
+            nul_bytes: l.nul_bytes as u32,
+        })
+    }
+
+    fn finish_rows(&mut self) -> RecordBatch {
+        self.finish()
     }
 }
 
 /// Turns the lines of one source into rows.
-pub struct RowSink<'a> {
+pub struct RowSink<'a, R: LineRows + ?Sized = QueueLogBuilder> {
     /// Where rows go.
-    pub builder: &'a mut QueueLogBuilder,
+    pub builder: &'a mut R,
     /// Where bad lines go.
     pub dead: &'a mut DeadLetters,
     /// The source's identity.
@@ -45,27 +102,22 @@ pub struct RowSink<'a> {
     pub stats: LineStats,
 }
 
-impl RowSink<'_> {
+impl<R: LineRows + ?Sized> RowSink<'_, R> {
     /// Handles one line.
     pub fn line(&mut self, line: Framed<'_>) -> Result<()> {
         self.stats.bytes += line.bytes.len() as u64 + 1;
-        let parsed = if line.overlong {
+        let appended = if line.overlong {
             Err(format!("line longer than {} bytes (cut)", line.bytes.len()))
         } else {
-            parse_line(line.bytes).map_err(|e| e.to_string())
+            self.builder
+                .append_line(line.bytes, self.source, line.offset)
         };
-        match parsed {
-            Ok(l) => {
-                self.stats.nul_bytes += l.nul_bytes as u64;
-                self.builder.append(&QueueLogRow {
-                    epoch: l.epoch,
-                    header: [l.callid, l.queue, l.agent, l.event, l.payload],
-                    data: l.data_fields(),
-                    source: self.source,
-                    byte_offset: line.offset,
-                });
+        match appended {
+            Ok(Appended::Row { nul_bytes }) => {
+                self.stats.nul_bytes += u64::from(nul_bytes);
                 self.stats.rows += 1;
             }
+            Ok(Appended::Skipped) => self.stats.skipped += 1,
             Err(error) => {
                 let letter = DeadLetter {
                     source: self.source.to_string(),
@@ -78,7 +130,7 @@ impl RowSink<'_> {
                 let new = self.dead.record(letter)?;
                 if new && self.stats.dead_letters == 0 {
                     tracing::warn!(path = self.path, byte_offset = line.offset, %error,
-                        "queue_log line could not be parsed; kept in {} (further ones in this source are counted, not logged)",
+                        "line could not be parsed; kept in {} (further ones in this source are counted, not logged)",
                         self.dead.path().display());
                 }
                 self.stats.dead_letters += 1;

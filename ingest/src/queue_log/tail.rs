@@ -54,7 +54,7 @@ use crate::queue_log::backfill::skip_bytes;
 use crate::queue_log::deadletter::DeadLetters;
 use crate::queue_log::framing::Framer;
 use crate::queue_log::identity::{self, TAIL_HASH_BYTES};
-use crate::queue_log::rows::{LineStats, RowSink};
+use crate::queue_log::rows::{LineRows, LineStats, RowSink};
 use crate::queue_log::{is_gzip, open_source};
 
 /// Knobs of the tail.
@@ -78,6 +78,30 @@ impl Default for TailOptions {
     }
 }
 
+/// What the tailed files hold and who owns them.
+#[derive(Clone, Copy, Debug)]
+pub struct TailFormat {
+    /// A fresh row builder for the format's lines.
+    pub rows: fn() -> Box<dyn LineRows>,
+    /// queuelake wrote these files itself (the AMI journal): rotated
+    /// siblings are read even if the lake has never seen them, and are
+    /// deleted once committed to their end. Asterisk's files are never
+    /// deleted, and unknown siblings of them are left to `ingest`.
+    pub owned: bool,
+}
+
+impl TailFormat {
+    /// Asterisk's queue_log.
+    pub const QUEUE_LOG: TailFormat = TailFormat {
+        rows: queue_log_rows,
+        owned: false,
+    };
+}
+
+fn queue_log_rows() -> Box<dyn LineRows> {
+    Box::<QueueLogBuilder>::default()
+}
+
 /// The file being followed.
 struct Followed {
     file: File,
@@ -94,6 +118,7 @@ pub struct Tailer {
     live: LiveTable,
     dead: DeadLetters,
     options: TailOptions,
+    format: TailFormat,
     runtime: tokio::runtime::Handle,
     current: Option<Followed>,
     /// Rows read but not committed, in order, and the positions they reach.
@@ -120,6 +145,7 @@ impl Tailer {
             live,
             dead,
             options,
+            format: TailFormat::QUEUE_LOG,
             runtime,
             current: None,
             uncommitted: Vec::new(),
@@ -128,6 +154,12 @@ impl Tailer {
             oldest_uncommitted: None,
             stats: LineStats::default(),
         }
+    }
+
+    /// Follows files of another format than queue_log.
+    pub fn with_format(mut self, format: TailFormat) -> Self {
+        self.format = format;
+        self
     }
 
     /// Counters since start.
@@ -179,7 +211,7 @@ impl Tailer {
         let Some(cur) = self.current.as_mut() else {
             return Ok(());
         };
-        let batch = read_new(cur, &mut self.dead, &self.path)?;
+        let batch = read_new(cur, &mut self.dead, &self.path, &self.format)?;
         self.take(batch);
 
         // Did the path move on to another file?
@@ -206,9 +238,9 @@ impl Tailer {
                 return Ok(());
             };
             tracing::info!(path = %self.path.display(), "queue_log rotated (rename); finishing the old file");
-            let batch = read_new(&mut old, &mut self.dead, &self.path)?;
+            let batch = read_new(&mut old, &mut self.dead, &self.path, &self.format)?;
             self.take(batch);
-            let batch = finish_partial(&mut old, &mut self.dead, &self.path)?;
+            let batch = finish_partial(&mut old, &mut self.dead, &self.path, &self.format)?;
             self.take(batch);
             self.open_current()?;
         } else if shrunk || rewritten {
@@ -292,7 +324,8 @@ impl Tailer {
                 continue;
             };
             let id = identity::source_id(&first);
-            if Some(&id) == live_id.as_ref() || self.writer.position(&id).is_none() {
+            let known = self.writer.position(&id).is_some();
+            if Some(&id) == live_id.as_ref() || !(known || self.format.owned) {
                 continue;
             }
             pending.push((identity::first_epoch(&first), sibling));
@@ -338,10 +371,10 @@ impl Tailer {
         let mut buf = vec![0u8; 1 << 16];
         tracing::info!(path = %path.display(), offset = start, gzip = is_gzip(path).unwrap_or(false), "finishing rotated queue_log");
         let mut framer = Framer::resume(start, &before);
-        let mut builder = QueueLogBuilder::default();
+        let mut builder = (self.format.rows)();
         let path_text = path.display().to_string();
         let mut sink = RowSink {
-            builder: &mut builder,
+            builder: &mut *builder,
             dead: &mut self.dead,
             source: &id,
             path: &path_text,
@@ -375,14 +408,14 @@ impl Tailer {
             return Err(e);
         }
         let stats = sink.stats;
-        let lines = known.map_or(0, |p| p.lines) + stats.rows + stats.dead_letters;
+        let lines = known.map_or(0, |p| p.lines) + stats.rows + stats.dead_letters + stats.skipped;
         let position = SourcePosition {
             offset: framer.pending_offset(),
             tail_hash: framer.tail_hash(),
             path: path_text,
             lines,
         };
-        self.take(Some((builder.finish(), id, position, stats)));
+        self.take(Some((builder.finish_rows(), id, position, stats)));
         Ok(())
     }
 
@@ -409,7 +442,34 @@ impl Tailer {
         self.runtime.block_on(writer.append(batches, positions))?;
         self.live.publish_commit(self.writer.snapshot(), rows)?;
         tracing::debug!(rows, seq = self.writer.snapshot().seq, "committed");
+        if self.format.owned {
+            self.delete_committed_siblings();
+        }
         Ok(())
+    }
+
+    /// Deletes rotated files of our own that are committed to their end.
+    fn delete_committed_siblings(&self) {
+        let live_id = self.current.as_ref().map(|c| c.id.as_str());
+        for sibling in siblings(&self.path) {
+            let Ok(Some(id)) = identity::identify(&sibling) else {
+                continue;
+            };
+            let done = self
+                .writer
+                .position(&id)
+                .is_some_and(|p| std::fs::metadata(&sibling).is_ok_and(|m| m.len() == p.offset));
+            if done && Some(id.as_str()) != live_id {
+                match std::fs::remove_file(&sibling) {
+                    Ok(()) => {
+                        tracing::info!(path = %sibling.display(), "deleted a rotated file committed to its end")
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %sibling.display(), error = %e, "could not delete a committed rotated file")
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -432,10 +492,11 @@ fn read_new(
     cur: &mut Followed,
     dead: &mut DeadLetters,
     path: &Path,
+    format: &TailFormat,
 ) -> Result<Option<ReadOutcome>> {
     let before = cur.framer.pending_offset();
     let mut buf = vec![0u8; 1 << 16];
-    let batch = frame_into_batch(cur, dead, path, |cur, line| {
+    let batch = frame_into_batch(cur, dead, path, format, |cur, line| {
         loop {
             let n = cur
                 .file
@@ -456,11 +517,12 @@ fn finish_partial(
     cur: &mut Followed,
     dead: &mut DeadLetters,
     path: &Path,
+    format: &TailFormat,
 ) -> Result<Option<ReadOutcome>> {
     if cur.framer.pending().is_empty() {
         return Ok(None);
     }
-    frame_into_batch(cur, dead, path, |cur, line| {
+    frame_into_batch(cur, dead, path, format, |cur, line| {
         cur.framer.finish(&mut *line);
         Ok(())
     })
@@ -472,16 +534,17 @@ fn frame_into_batch(
     cur: &mut Followed,
     dead: &mut DeadLetters,
     path: &Path,
+    format: &TailFormat,
     frame: impl FnOnce(
         &mut Followed,
         &mut dyn FnMut(crate::queue_log::framing::Framed<'_>),
     ) -> Result<()>,
 ) -> Result<Option<ReadOutcome>> {
-    let mut builder = QueueLogBuilder::default();
+    let mut builder = (format.rows)();
     let path_text = path.display().to_string();
     let id = cur.id.clone();
     let mut sink = RowSink {
-        builder: &mut builder,
+        builder: &mut *builder,
         dead,
         source: &id,
         path: &path_text,
@@ -499,14 +562,14 @@ fn frame_into_batch(
         return Err(e);
     }
     let stats = sink.stats;
-    cur.lines += stats.rows + stats.dead_letters;
+    cur.lines += stats.rows + stats.dead_letters + stats.skipped;
     let position = SourcePosition {
         offset: cur.framer.pending_offset(),
         tail_hash: cur.framer.tail_hash(),
         path: path_text,
         lines: cur.lines,
     };
-    Ok(Some((builder.finish(), id, position, stats)))
+    Ok(Some((builder.finish_rows(), id, position, stats)))
 }
 
 /// The up to [`TAIL_HASH_BYTES`] bytes before `offset`.

@@ -1,6 +1,11 @@
 //! The HTTP API (axum). Errors are mapped to responses in exactly one
 //! place, [`AppError`]: 4xx bodies say what was wrong, 5xx bodies stay
 //! generic and the cause is logged.
+//!
+//! Modules: [`live`] serves the live state of queues and campaigns (JSON
+//! and Server-Sent Events).
+
+pub mod live;
 
 use std::sync::Arc;
 
@@ -20,6 +25,8 @@ use serde_json::json;
 pub struct AppState {
     /// The SQL session.
     pub engine: QueryEngine,
+    /// Live state: the AMI feed (if AMI is configured) and today's totals.
+    pub live: live::LiveSource,
 }
 
 /// The router of the API.
@@ -28,6 +35,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
         .route("/api/v1/sql", post(sql))
+        .route("/api/v1/live/queues", get(live::queues))
+        .route("/api/v1/live/campaigns", get(live::campaigns))
+        .route("/api/v1/live/stream", get(live::stream))
         .with_state(state)
 }
 

@@ -1,0 +1,601 @@
+//! Live state of queues and campaigns, from AMI events, without I/O.
+//!
+//! ```text
+//!  events ─apply─▶ waiting callers per queue   (QueueCallerJoin / Leave / Abandon)
+//!                  members per queue            (QueueMember* blobs, Agent* events)
+//!                  campaign channels            (Newchannel with QL_CAMPAIGN, Newstate,
+//!                                                OriginateResponse, Hangup)
+//!  QueueStatus + CoreShowChannels ─resync─▶ all of it replaced by the PBX's own lists
+//! ```
+//!
+//! Only what the PBX shows now is kept here: nothing is counted up, so a
+//! reload or midnight leaves no artefact. The day's totals (offered,
+//! answered, abandoned, service level) come from the lake, not from here.
+//!
+//! Time is the PBX's: every event's `Timestamp` (Asterisk's
+//! `timestampevents`) moves [`LiveState::pbx_now`], and the views take the
+//! instant to evaluate at, so wait times and wrap-up follow the PBX clock.
+
+use std::collections::BTreeMap;
+
+use crate::codec::Message;
+
+/// The channel variable that names an outbound call's campaign (set by the
+/// dialer's `Originate`, reported through `channelvars`).
+pub const CAMPAIGN_VARIABLE: &str = "QL_CAMPAIGN";
+
+/// Asterisk device states (`Status` of a queue member).
+mod device {
+    pub const INUSE: u8 = 2;
+    pub const BUSY: u8 = 3;
+    pub const UNAVAILABLE: u8 = 5;
+    pub const RINGING: u8 = 6;
+    pub const RINGINUSE: u8 = 7;
+    pub const ONHOLD: u8 = 8;
+}
+
+/// A caller waiting in a queue.
+#[derive(Debug, Clone, PartialEq)]
+struct Waiting {
+    /// PBX time of joining, in seconds.
+    joined: f64,
+}
+
+/// A member of a queue as the PBX last described it.
+#[derive(Debug, Clone, PartialEq)]
+struct Member {
+    status: u8,
+    paused: bool,
+    in_call: bool,
+    /// PBX time the member's last call ended, in seconds (0 = never).
+    last_call: f64,
+    wrapup_s: f64,
+}
+
+/// What a queue member is doing, one answer per member (first that holds:
+/// on a call, ringing, paused, unavailable, wrap-up, available).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MemberActivity {
+    /// Talking (or its device is busy).
+    OnCall,
+    /// Being rung by the queue.
+    Ringing,
+    /// Paused (break, training, …).
+    Paused,
+    /// Logged in but its device is unreachable.
+    Unavailable,
+    /// In wrap-up after a call: not offered calls yet.
+    Wrapup,
+    /// Would be offered the next call.
+    Available,
+}
+
+/// An outbound call of a campaign.
+#[derive(Debug, Clone, PartialEq)]
+struct CampaignCall {
+    campaign: String,
+    /// Asterisk channel state: 3 dialing, 4/5 ringing, 6 up.
+    state: u8,
+}
+
+/// Live view of one queue.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueueNow {
+    /// The queue's name.
+    pub queue: String,
+    /// Callers waiting.
+    pub calls_waiting: u32,
+    /// Seconds the longest-waiting caller has waited.
+    pub longest_wait_s: f64,
+    /// Members logged in.
+    pub agents_logged_in: u32,
+    /// Members that would be offered the next call.
+    pub agents_available: u32,
+    /// Members on a call.
+    pub agents_on_call: u32,
+    /// Members being rung.
+    pub agents_ringing: u32,
+    /// Members paused (and not on a call).
+    pub agents_paused: u32,
+    /// Members in wrap-up.
+    pub agents_wrapup: u32,
+    /// Members whose device is unavailable.
+    pub agents_unavailable: u32,
+}
+
+/// Live view of one outbound campaign.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CampaignNow {
+    /// The campaign's name.
+    pub campaign: String,
+    /// The queue its answered calls go to, once seen.
+    pub queue: Option<String>,
+    /// Calls placed, not ringing yet.
+    pub dialing: u32,
+    /// Calls ringing at the called party.
+    pub ringing: u32,
+    /// Calls answered and not hung up.
+    pub connected: u32,
+    /// Available members of its queue.
+    pub agents_available: u32,
+}
+
+/// The live state of one PBX.
+#[derive(Debug, Clone, Default)]
+pub struct LiveState {
+    /// queue → uniqueid → caller.
+    waiting: BTreeMap<String, BTreeMap<String, Waiting>>,
+    /// queue → interface → member.
+    members: BTreeMap<String, BTreeMap<String, Member>>,
+    /// uniqueid → campaign call.
+    campaign_calls: BTreeMap<String, CampaignCall>,
+    /// campaign → its queue.
+    campaign_queue: BTreeMap<String, String>,
+    /// Campaigns seen (kept with zero calls).
+    campaigns: BTreeMap<String, ()>,
+    pbx_now: Option<f64>,
+}
+
+impl LiveState {
+    /// Latest PBX time seen in an event's `Timestamp`, in Unix seconds.
+    pub fn pbx_now(&self) -> Option<f64> {
+        self.pbx_now
+    }
+
+    /// Applies one event. Events it does not know are ignored.
+    pub fn apply(&mut self, event: &Message) {
+        let at = timestamp(event);
+        if let Some(at) = at {
+            self.pbx_now = Some(self.pbx_now.map_or(at, |now| now.max(at)));
+        }
+        let now = at.or(self.pbx_now).unwrap_or(0.0);
+        let name = event.get("Event").unwrap_or_default();
+        let queue = event.get("Queue");
+        let uniqueid = event.get("Uniqueid").unwrap_or_default();
+        match name.to_ascii_lowercase().as_str() {
+            "queuecallerjoin" => {
+                if let Some(q) = queue {
+                    self.waiting
+                        .entry(q.to_owned())
+                        .or_default()
+                        .insert(uniqueid.to_owned(), Waiting { joined: now });
+                    if let Some(campaign) = campaign_of(event) {
+                        self.campaign_queue.insert(campaign, q.to_owned());
+                    }
+                }
+            }
+            "queuecallerleave" | "queuecallerabandon" => {
+                if let Some(waiting) = queue.and_then(|q| self.waiting.get_mut(q)) {
+                    waiting.remove(uniqueid);
+                }
+            }
+            "queuememberadded"
+            | "queuememberstatus"
+            | "queuememberpause"
+            | "queuememberpenalty"
+            | "queuememberringinuse" => {
+                if let (Some(q), Some(interface)) = (queue, event.get("Interface")) {
+                    let members = self.members.entry(q.to_owned()).or_default();
+                    let member = keep_precise(member_from_blob(event), members.get(interface));
+                    members.insert(interface.to_owned(), member);
+                }
+            }
+            "queuememberremoved" => {
+                if let (Some(members), Some(interface)) = (
+                    queue.and_then(|q| self.members.get_mut(q)),
+                    event.get("Interface"),
+                ) {
+                    members.remove(interface);
+                }
+            }
+            "agentcomplete" => {
+                // The precise end of the call (LastCall has whole seconds).
+                if let Some(member) = queue
+                    .and_then(|q| self.members.get_mut(q))
+                    .and_then(|m| event.get("Interface").and_then(|i| m.get_mut(i)))
+                {
+                    member.last_call = now;
+                }
+            }
+            "newchannel" | "newstate" => {
+                let state = number(event, "ChannelState") as u8;
+                if let Some(campaign) = campaign_of(event) {
+                    self.campaigns.insert(campaign.clone(), ());
+                    self.campaign_calls
+                        .insert(uniqueid.to_owned(), CampaignCall { campaign, state });
+                } else if let Some(call) = self.campaign_calls.get_mut(uniqueid) {
+                    call.state = state;
+                }
+            }
+            "originateresponse" => {
+                let failed = !event
+                    .get("Response")
+                    .is_some_and(|r| r.eq_ignore_ascii_case("Success"));
+                if failed {
+                    self.campaign_calls.remove(uniqueid);
+                }
+            }
+            "hangup" => {
+                self.campaign_calls.remove(uniqueid);
+            }
+            _ => {}
+        }
+    }
+
+    /// Replaces the waiting callers and members of every queue by a
+    /// complete `QueueStatus` answer (`QueueParams`, `QueueMember`,
+    /// `QueueEntry` items) and the campaign calls by a `CoreShowChannels`
+    /// answer (`CoreShowChannel` items), as the session's resync returns
+    /// them together. `now` is the PBX time of the answer.
+    pub fn resync(&mut self, items: &[Message], now: f64) {
+        self.pbx_now = Some(self.pbx_now.map_or(now, |t| t.max(now)));
+        let mut waiting: BTreeMap<String, BTreeMap<String, Waiting>> = BTreeMap::new();
+        let mut members: BTreeMap<String, BTreeMap<String, Member>> = BTreeMap::new();
+        for item in items {
+            let Some(queue) = item.get("Queue") else {
+                continue;
+            };
+            let event = item.get("Event").unwrap_or_default();
+            if event.eq_ignore_ascii_case("QueueParams") {
+                waiting.entry(queue.to_owned()).or_default();
+                members.entry(queue.to_owned()).or_default();
+            } else if event.eq_ignore_ascii_case("QueueMember") {
+                let interface = item
+                    .get("Location")
+                    .or_else(|| item.get("Interface"))
+                    .unwrap_or_default();
+                let old = self.members.get(queue).and_then(|m| m.get(interface));
+                let member = keep_precise(member_from_blob(item), old);
+                members
+                    .entry(queue.to_owned())
+                    .or_default()
+                    .insert(interface.to_owned(), member);
+            } else if event.eq_ignore_ascii_case("QueueEntry") {
+                let uniqueid = item.get("Uniqueid").unwrap_or_default();
+                // Keep the precise join time of a caller we saw join.
+                let joined = self
+                    .waiting
+                    .get(queue)
+                    .and_then(|w| w.get(uniqueid))
+                    .map_or(now - number(item, "Wait") as f64, |w| w.joined);
+                waiting
+                    .entry(queue.to_owned())
+                    .or_default()
+                    .insert(uniqueid.to_owned(), Waiting { joined });
+            }
+        }
+        self.waiting = waiting;
+        self.members = members;
+        self.resync_channels(items);
+    }
+
+    /// Replaces the campaign calls by the `CoreShowChannel` items: calls
+    /// that ended while the link was down disappear, calls placed
+    /// meanwhile appear.
+    fn resync_channels(&mut self, items: &[Message]) {
+        let mut calls = BTreeMap::new();
+        for item in items {
+            let event = item.get("Event").unwrap_or_default();
+            if !event.eq_ignore_ascii_case("CoreShowChannel") {
+                continue;
+            }
+            if let Some(campaign) = campaign_of(item) {
+                self.campaigns.insert(campaign.clone(), ());
+                let state = number(item, "ChannelState") as u8;
+                let uniqueid = item.get("Uniqueid").unwrap_or_default().to_owned();
+                calls.insert(uniqueid, CampaignCall { campaign, state });
+            }
+        }
+        self.campaign_calls = calls;
+    }
+
+    /// What each member of `queue` is doing at PBX time `now`, by interface.
+    pub fn member_activities(&self, queue: &str, now: f64) -> BTreeMap<String, MemberActivity> {
+        self.members
+            .get(queue)
+            .map(|members| {
+                members
+                    .iter()
+                    .map(|(interface, m)| (interface.clone(), activity(m, now)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every queue known, at PBX time `now`.
+    pub fn queues(&self, now: f64) -> Vec<QueueNow> {
+        let mut names: Vec<&String> = self.waiting.keys().chain(self.members.keys()).collect();
+        names.sort();
+        names.dedup();
+        names.into_iter().map(|q| self.queue(q, now)).collect()
+    }
+
+    /// One queue at PBX time `now` (all zero if unknown).
+    pub fn queue(&self, queue: &str, now: f64) -> QueueNow {
+        let mut out = QueueNow {
+            queue: queue.to_owned(),
+            ..QueueNow::default()
+        };
+        if let Some(waiting) = self.waiting.get(queue) {
+            out.calls_waiting = waiting.len() as u32;
+            out.longest_wait_s = waiting
+                .values()
+                .map(|w| (now - w.joined).max(0.0))
+                .fold(0.0, f64::max);
+        }
+        for activity in self.member_activities(queue, now).values() {
+            out.agents_logged_in += 1;
+            let counter = match activity {
+                MemberActivity::OnCall => &mut out.agents_on_call,
+                MemberActivity::Ringing => &mut out.agents_ringing,
+                MemberActivity::Paused => &mut out.agents_paused,
+                MemberActivity::Unavailable => &mut out.agents_unavailable,
+                MemberActivity::Wrapup => &mut out.agents_wrapup,
+                MemberActivity::Available => &mut out.agents_available,
+            };
+            *counter += 1;
+        }
+        out
+    }
+
+    /// Every campaign seen, at PBX time `now`.
+    pub fn campaigns(&self, now: f64) -> Vec<CampaignNow> {
+        self.campaigns
+            .keys()
+            .map(|name| {
+                let queue = self.campaign_queue.get(name).cloned();
+                let mut out = CampaignNow {
+                    campaign: name.clone(),
+                    agents_available: queue
+                        .as_deref()
+                        .map_or(0, |q| self.queue(q, now).agents_available),
+                    queue,
+                    ..CampaignNow::default()
+                };
+                for call in self.campaign_calls.values().filter(|c| &c.campaign == name) {
+                    match call.state {
+                        6 => out.connected += 1,
+                        4 | 5 => out.ringing += 1,
+                        _ => out.dialing += 1,
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+}
+
+fn activity(m: &Member, now: f64) -> MemberActivity {
+    use device::*;
+    if m.in_call || matches!(m.status, INUSE | BUSY | RINGINUSE | ONHOLD) {
+        MemberActivity::OnCall
+    } else if m.status == RINGING {
+        MemberActivity::Ringing
+    } else if m.paused {
+        MemberActivity::Paused
+    } else if m.status == UNAVAILABLE {
+        MemberActivity::Unavailable
+    } else if m.last_call > 0.0 && now < m.last_call + m.wrapup_s {
+        MemberActivity::Wrapup
+    } else {
+        MemberActivity::Available
+    }
+}
+
+/// A member from the blob of `QueueMember*` events or a `QueueMember`
+/// list item.
+fn member_from_blob(event: &Message) -> Member {
+    Member {
+        status: number(event, "Status") as u8,
+        paused: number(event, "Paused") != 0,
+        in_call: number(event, "InCall") != 0,
+        last_call: number(event, "LastCall") as f64,
+        wrapup_s: number(event, "Wrapuptime") as f64,
+    }
+}
+
+/// `LastCall` has whole seconds: keeps the precise instant an
+/// `AgentComplete` gave for the same call.
+fn keep_precise(mut member: Member, old: Option<&Member>) -> Member {
+    if let Some(old) = old
+        && old.last_call.floor() == member.last_call
+    {
+        member.last_call = old.last_call;
+    }
+    member
+}
+
+/// A header as an integer (0 when absent or not a number).
+fn number(event: &Message, key: &str) -> i64 {
+    event
+        .get(key)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The event's `Timestamp` (`<seconds>.<microseconds>`), if it has one.
+pub fn timestamp(event: &Message) -> Option<f64> {
+    event
+        .get("Timestamp")
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .filter(|t| t.is_finite())
+}
+
+/// The campaign named by the channel's `QL_CAMPAIGN` variable, if any.
+fn campaign_of(event: &Message) -> Option<String> {
+    event.get_all("ChanVariable").find_map(|v| {
+        let (name, value) = v.split_once('=')?;
+        (name.trim() == CAMPAIGN_VARIABLE && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(pairs: &[(&str, &str)]) -> Message {
+        Message::new(pairs.iter().copied())
+    }
+
+    fn member(event: &str, at: &str, status: &str, paused: &str, last_call: &str) -> Message {
+        ev(&[
+            ("Event", event),
+            ("Timestamp", at),
+            ("Queue", "support"),
+            ("MemberName", "Ana"),
+            ("Interface", "PJSIP/101"),
+            ("Status", status),
+            ("Paused", paused),
+            ("InCall", if status == "2" { "1" } else { "0" }),
+            ("LastCall", last_call),
+            ("Wrapuptime", "10"),
+        ])
+    }
+
+    #[test]
+    fn callers_wait_until_they_leave_and_the_longest_wait_follows_the_pbx_clock() {
+        let mut live = LiveState::default();
+        for (uid, at) in [("1.1", "100.0"), ("1.2", "130.5")] {
+            live.apply(&ev(&[
+                ("Event", "QueueCallerJoin"),
+                ("Timestamp", at),
+                ("Queue", "support"),
+                ("Uniqueid", uid),
+            ]));
+        }
+        let q = live.queue("support", 160.0);
+        assert_eq!((q.calls_waiting, q.longest_wait_s), (2, 60.0));
+        live.apply(&ev(&[
+            ("Event", "QueueCallerLeave"),
+            ("Timestamp", "161.0"),
+            ("Queue", "support"),
+            ("Uniqueid", "1.1"),
+        ]));
+        let q = live.queue("support", 170.0);
+        assert_eq!((q.calls_waiting, q.longest_wait_s), (1, 39.5));
+        assert_eq!(live.pbx_now(), Some(161.0));
+    }
+
+    #[test]
+    fn a_member_is_available_only_after_its_wrapup() {
+        let mut live = LiveState::default();
+        live.apply(&member("QueueMemberAdded", "10.0", "1", "0", "0"));
+        assert_eq!(live.queue("support", 10.0).agents_available, 1);
+        live.apply(&member("QueueMemberStatus", "20.0", "6", "0", "0"));
+        assert_eq!(live.queue("support", 20.0).agents_ringing, 1);
+        live.apply(&member("QueueMemberStatus", "21.0", "2", "0", "0"));
+        assert_eq!(live.queue("support", 21.0).agents_on_call, 1);
+        live.apply(&ev(&[
+            ("Event", "AgentComplete"),
+            ("Timestamp", "90.25"),
+            ("Queue", "support"),
+            ("Interface", "PJSIP/101"),
+        ]));
+        live.apply(&member("QueueMemberStatus", "90.25", "1", "0", "90"));
+        // LastCall in the blob has whole seconds; AgentComplete's instant is kept
+        // only when it came after it. Wrap-up is 10 s from the call's end.
+        let q = live.queue("support", 100.0);
+        assert_eq!((q.agents_wrapup, q.agents_available), (1, 0));
+        let q = live.queue("support", 100.5);
+        assert_eq!((q.agents_wrapup, q.agents_available), (0, 1));
+        live.apply(&member("QueueMemberPause", "101.0", "1", "1", "90"));
+        assert_eq!(live.queue("support", 101.0).agents_paused, 1);
+        live.apply(&ev(&[
+            ("Event", "QueueMemberRemoved"),
+            ("Queue", "support"),
+            ("Interface", "PJSIP/101"),
+        ]));
+        assert_eq!(live.queue("support", 102.0).agents_logged_in, 0);
+    }
+
+    #[test]
+    fn resync_replaces_what_was_missed_and_keeps_precise_times() {
+        let mut live = LiveState::default();
+        live.apply(&ev(&[
+            ("Event", "QueueCallerJoin"),
+            ("Timestamp", "100.25"),
+            ("Queue", "support"),
+            ("Uniqueid", "1.1"),
+        ]));
+        live.apply(&ev(&[
+            ("Event", "QueueCallerJoin"),
+            ("Timestamp", "101.0"),
+            ("Queue", "support"),
+            ("Uniqueid", "1.2"),
+        ]));
+        live.apply(&member("QueueMemberAdded", "10.0", "1", "0", "0"));
+        // While disconnected: 1.2 left, 1.3 joined, Ana logged off, Bo logged on.
+        let items = vec![
+            ev(&[("Event", "QueueParams"), ("Queue", "support")]),
+            ev(&[("Event", "QueueParams"), ("Queue", "sales")]),
+            ev(&[
+                ("Event", "QueueMember"),
+                ("Queue", "support"),
+                ("Name", "Bo"),
+                ("Location", "PJSIP/102"),
+                ("Status", "1"),
+                ("Paused", "1"),
+            ]),
+            ev(&[
+                ("Event", "QueueEntry"),
+                ("Queue", "support"),
+                ("Uniqueid", "1.1"),
+                ("Wait", "99"),
+            ]),
+            ev(&[
+                ("Event", "QueueEntry"),
+                ("Queue", "support"),
+                ("Uniqueid", "1.3"),
+                ("Wait", "7"),
+            ]),
+        ];
+        live.resync(&items, 200.0);
+        let q = live.queue("support", 200.0);
+        assert_eq!(q.calls_waiting, 2);
+        assert_eq!(q.longest_wait_s, 99.75, "1.1's join instant is kept");
+        assert_eq!((q.agents_logged_in, q.agents_paused), (1, 1));
+        let names: Vec<_> = live.queues(200.0).into_iter().map(|q| q.queue).collect();
+        assert_eq!(names, ["sales", "support"]);
+    }
+
+    fn channel(event: &str, uid: &str, state: &str, campaign: Option<&str>) -> Message {
+        let mut m = ev(&[("Event", event), ("Uniqueid", uid), ("ChannelState", state)]);
+        if let Some(c) = campaign {
+            m.headers
+                .push(("ChanVariable".into(), format!("{CAMPAIGN_VARIABLE}={c}")));
+        }
+        m
+    }
+
+    #[test]
+    fn campaign_calls_move_from_dialing_to_connected_and_end() {
+        let mut live = LiveState::default();
+        live.apply(&channel("Newchannel", "9.1", "3", Some("renewals")));
+        live.apply(&channel("Newchannel", "9.2", "3", Some("renewals")));
+        live.apply(&channel("Newchannel", "9.3", "3", Some("renewals")));
+        live.apply(&channel("Newchannel", "5.1", "4", None));
+        live.apply(&channel("Newstate", "9.2", "5", Some("renewals")));
+        live.apply(&channel("Newstate", "9.3", "6", Some("renewals")));
+        let mut join = channel("QueueCallerJoin", "9.3", "6", Some("renewals"));
+        join.headers.push(("Queue".into(), "outbound".into()));
+        live.apply(&join);
+        let c = &live.campaigns(0.0)[0];
+        assert_eq!(
+            (c.dialing, c.ringing, c.connected, c.queue.as_deref()),
+            (1, 1, 1, Some("outbound"))
+        );
+        live.apply(&ev(&[
+            ("Event", "OriginateResponse"),
+            ("Response", "Failure"),
+            ("Uniqueid", "9.1"),
+        ]));
+        live.apply(&channel("Hangup", "9.3", "6", Some("renewals")));
+        let c = &live.campaigns(0.0)[0];
+        assert_eq!((c.dialing, c.ringing, c.connected), (0, 1, 0));
+        let mut listed = channel("CoreShowChannel", "9.4", "6", Some("renewals"));
+        listed.headers.push(("Queue".into(), "ignored".into()));
+        live.resync(&[listed], 10.0);
+        let c = &live.campaigns(10.0)[0];
+        assert_eq!((c.ringing, c.connected), (0, 1), "replaced by the list");
+    }
+}

@@ -1,0 +1,103 @@
+//! `queuelake serve --ami` against the emulated Asterisk: every event is
+//! journaled and reaches the lake table `ami_events` (a lost link as a
+//! `queuelake.gap` row), and the live API follows the PBX.
+
+use std::time::Duration;
+
+use queuelake_ingest::emulator::{AmiCredentials, Emulator, EmulatorConfig};
+use queuelake_scheduler::sim::{Millis, demo_config};
+use serde_json::Value;
+
+use crate::support::{Server, http, runtime};
+
+/// 2024-03-06 10:00 UTC, a Wednesday morning.
+const LIVE_FROM: Millis = 1_709_719_200_000;
+const LIMIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut emulator = rt.block_on(async {
+        let mut config = EmulatorConfig::new(demo_config(3), dir.path().join("queue_log"));
+        config.live_from = Some(LIVE_FROM);
+        config.speed = 10.0;
+        config.history_days = 1;
+        config.ami = Some((
+            "127.0.0.1:0".parse().unwrap(),
+            AmiCredentials {
+                username: "ql".into(),
+                secret: "pw".into(),
+            },
+        ));
+        Emulator::start(config).await.unwrap()
+    });
+    let address = emulator.ami_address().unwrap().to_string();
+    let lake = dir.path().join("lake");
+    let server = Server::start(
+        &lake,
+        &dir.path().join("queue_log"),
+        &[
+            "--ami",
+            &address,
+            "--ami-user",
+            "ql",
+            "--ami-secret",
+            "pw",
+            "--flush-seconds",
+            "0",
+        ],
+    );
+    let count = |event: &str| format!("SELECT COUNT(*) FROM ami_events WHERE event = '{event}'");
+    // The first resync lists the four queues.
+    server.wait_for(&count("QueueParams"), 4, LIMIT);
+    let (status, body) = http(server.port, "GET", "/api/v1/live/queues", "");
+    assert_eq!(status, 200, "{body}");
+    let live: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(live["ami"]["state"], "live", "{body}");
+    assert_eq!(live["queues"].as_array().unwrap().len(), 4, "{body}");
+
+    // A cut: one gap row, then a second resync.
+    rt.block_on(async { emulator.ami_server().unwrap().cut_mid_frame() });
+    server.wait_for(&count("queuelake.gap"), 1, LIMIT);
+    server.wait_for(&count("QueueParams"), 8, LIMIT);
+    let gap = server.sql(
+        "SELECT fields['Reason'], fields['Server'], queue FROM ami_events WHERE event = 'queuelake.gap'",
+    );
+    assert_eq!(gap[0][0], "closed by the server");
+    assert_eq!(gap[0][1], Value::String(address.clone()));
+    assert_eq!(gap[0][2], Value::Null);
+
+    // Events carry the PBX's own clock and their keys as columns.
+    let started = std::time::Instant::now();
+    while server.sql(&count("QueueCallerJoin"))[0][0].as_i64() == Some(0) {
+        assert!(started.elapsed() < LIMIT, "no caller joined");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rows = server.sql(
+        "SELECT COUNT(*), \
+           SUM(CASE WHEN queue = fields['Queue'] THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN uniqueid IS NOT NULL THEN 1 ELSE 0 END), \
+           CAST(MIN(date_part('epoch', ts)) AS BIGINT) \
+         FROM ami_events WHERE event = 'QueueCallerJoin'",
+    );
+    let joins = rows[0][0].as_i64().unwrap();
+    assert!(joins > 0, "{rows:?}");
+    assert_eq!(
+        rows[0][1].as_i64(),
+        Some(joins),
+        "queue column = fields['Queue']"
+    );
+    assert_eq!(
+        rows[0][2].as_i64(),
+        Some(joins),
+        "every join has its uniqueid"
+    );
+    assert!(rows[0][3].as_i64().unwrap() >= LIVE_FROM / 1000, "{rows:?}");
+    let members = server
+        .sql("SELECT COUNT(*) FROM ami_events WHERE event = 'QueueMember' AND member IS NOT NULL");
+    assert!(members[0][0].as_i64().unwrap() > 0);
+
+    assert!(server.terminate(), "serve exits 0 on SIGTERM");
+    drop(emulator);
+}

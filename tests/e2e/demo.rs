@@ -1,0 +1,94 @@
+//! `queuelake demo`: one command, no flags needed, serves changing live
+//! state, and stops cleanly on Ctrl-C (SIGINT).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{bin, http};
+
+#[test]
+fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let spawned = Instant::now();
+    let mut child = bin()
+        .args(["demo", "--data", data.to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0", "--history-weeks", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let port: u16 = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "demo ended: {printed}"
+        );
+        printed.push_str(&line);
+        if let Some(address) = line.trim().strip_prefix("listening on http://") {
+            break address.rsplit(':').next().unwrap().parse().unwrap();
+        }
+    };
+    let listening = spawned.elapsed();
+    assert!(printed.contains("/api/v1/live/queues"), "{printed}");
+
+    // Live state that changes: two answers from a live AMI link whose
+    // queues differ (callers come and go, agents ring, talk and pause).
+    let started = Instant::now();
+    let mut first: Option<Value> = None;
+    let changed = loop {
+        let (status, body) = http(port, "GET", "/api/v1/live/queues", "");
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        if v["ami"]["state"] == "live" {
+            let queues = v["queues"].clone();
+            let names: Vec<&str> = queues
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|q| q["queue"].as_str().unwrap())
+                .collect();
+            assert_eq!(names, ["billing", "renewals", "sales", "support"]);
+            match &first {
+                None => first = Some(queues),
+                Some(before) if *before != queues => break started.elapsed(),
+                Some(_) => {}
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no change in live state within 10 s of listening: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!("demo: listening after {listening:?}, live state changed {changed:?} later");
+
+    // Today's totals come from the lake (the demo's history covers today's
+    // morning when the clock starts at the wall clock or a weekday 10:00).
+    let (_, body) = http(port, "GET", "/api/v1/live/queues", "");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let offered: i64 = v["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["today"]["offered"].as_i64().unwrap())
+        .sum();
+    assert!(offered > 0, "{body}");
+    let (status, body) = http(port, "GET", "/api/v1/live/campaigns", "");
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(v["campaigns"].is_array(), "{body}");
+
+    // Ctrl-C: everything stops, exit 0.
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(data.join("lake").join("queue_log").join("_log").is_dir());
+}
