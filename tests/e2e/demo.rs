@@ -9,6 +9,34 @@ use serde_json::Value;
 
 use crate::support::{bin, http};
 
+/// The first `count` events of `GET /api/v1/live/stream`: (name, data).
+fn sse_events(port: u16, count: usize) -> Vec<(String, String)> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /api/v1/live/stream HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut events = Vec::new();
+    let mut name = String::new();
+    while events.len() < count {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "stream ended");
+        let line = line.trim_end();
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n.to_owned();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            events.push((name.clone(), data.to_owned()));
+        }
+    }
+    events
+}
+
 #[test]
 fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,6 +111,15 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
     assert_eq!(status, 200);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert!(v["campaigns"].is_array(), "{body}");
+
+    // The stream: `queues` and `campaigns` events, again and again.
+    let stream = sse_events(port, 4);
+    assert_eq!(
+        stream.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(),
+        ["queues", "campaigns", "queues", "campaigns"]
+    );
+    let queues: Value = serde_json::from_str(&stream[2].1).unwrap();
+    assert_eq!(queues["ami"]["state"], "live");
 
     // Ctrl-C: everything stops, exit 0.
     let _ = Command::new("kill")

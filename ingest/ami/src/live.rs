@@ -198,7 +198,7 @@ impl LiveState {
                 }
             }
             "newchannel" | "newstate" => {
-                let state = number(event, "ChannelState") as u8;
+                let state = state_code(event, "ChannelState");
                 if let Some(campaign) = campaign_of(event) {
                     self.campaigns.insert(campaign.clone(), ());
                     self.campaign_calls
@@ -281,7 +281,7 @@ impl LiveState {
             }
             if let Some(campaign) = campaign_of(item) {
                 self.campaigns.insert(campaign.clone(), ());
-                let state = number(item, "ChannelState") as u8;
+                let state = state_code(item, "ChannelState");
                 let uniqueid = item.get("Uniqueid").unwrap_or_default().to_owned();
                 calls.insert(uniqueid, CampaignCall { campaign, state });
             }
@@ -386,7 +386,7 @@ fn activity(m: &Member, now: f64) -> MemberActivity {
 /// list item.
 fn member_from_blob(event: &Message) -> Member {
     Member {
-        status: number(event, "Status") as u8,
+        status: state_code(event, "Status"),
         paused: number(event, "Paused") != 0,
         in_call: number(event, "InCall") != 0,
         last_call: number(event, "LastCall") as f64,
@@ -413,12 +413,18 @@ fn number(event: &Message, key: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// The event's `Timestamp` (`<seconds>.<microseconds>`), if it has one.
+/// A small state code (device or channel state); out of range is 0 (unknown).
+fn state_code(event: &Message, key: &str) -> u8 {
+    u8::try_from(number(event, key)).unwrap_or(0)
+}
+
+/// The event's `Timestamp` (`<seconds>.<microseconds>`), if it has one
+/// that can be a clock reading (1970 to 2200).
 pub fn timestamp(event: &Message) -> Option<f64> {
     event
         .get("Timestamp")
         .and_then(|t| t.trim().parse::<f64>().ok())
-        .filter(|t| t.is_finite())
+        .filter(|t| (0.0..7_258_118_400.0).contains(t))
 }
 
 /// The campaign named by the channel's `QL_CAMPAIGN` variable, if any.
@@ -597,5 +603,90 @@ mod tests {
         live.resync(&[listed], 10.0);
         let c = &live.campaigns(10.0)[0];
         assert_eq!((c.ringing, c.connected), (0, 1), "replaced by the list");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeSet;
+
+        const EVENTS: [&str; 10] = [
+            "QueueCallerJoin",
+            "QueueCallerLeave",
+            "QueueCallerAbandon",
+            "QueueMemberAdded",
+            "QueueMemberStatus",
+            "QueueMemberPause",
+            "QueueMemberRemoved",
+            "AgentComplete",
+            "Newchannel",
+            "Hangup",
+        ];
+
+        fn event() -> impl Strategy<Value = Message> {
+            (
+                0..EVENTS.len(),
+                0..3usize,
+                0..6usize,
+                0..4usize,
+                prop::sample::select(vec!["0", "1", "2", "6", "x", "-3", "99999999999", ""]),
+                prop::option::of(0.0..1e6f64),
+            )
+                .prop_map(|(e, q, uid, member, value, stamp)| {
+                    let mut m = Message::new([
+                        ("Event", EVENTS[e].to_owned()),
+                        ("Queue", format!("q{q}")),
+                        ("Uniqueid", format!("1.{uid}")),
+                        ("Interface", format!("PJSIP/{member}")),
+                        ("Status", value.to_owned()),
+                        ("Paused", value.to_owned()),
+                        ("LastCall", value.to_owned()),
+                        ("Wrapuptime", value.to_owned()),
+                        ("ChannelState", value.to_owned()),
+                        ("ChanVariable", format!("{CAMPAIGN_VARIABLE}=c{q}")),
+                    ]);
+                    if let Some(t) = stamp {
+                        m.headers.push(("Timestamp".into(), format!("{t:.6}")));
+                    }
+                    m
+                })
+        }
+
+        proptest! {
+            /// Any event sequence: no panic, callers waiting are exactly
+            /// those joined and not gone, every member is in one activity.
+            #[test]
+            fn live_state_follows_a_simple_model(events in prop::collection::vec(event(), 0..200)) {
+                let mut live = LiveState::default();
+                let mut waiting: BTreeSet<(String, String)> = BTreeSet::new();
+                let mut members: BTreeSet<(String, String)> = BTreeSet::new();
+                for e in &events {
+                    live.apply(e);
+                    let key = |k: &str| e.get(k).unwrap_or_default().to_owned();
+                    match e.get("Event").unwrap_or_default() {
+                        "QueueCallerJoin" => { waiting.insert((key("Queue"), key("Uniqueid"))); }
+                        "QueueCallerLeave" | "QueueCallerAbandon" => { waiting.remove(&(key("Queue"), key("Uniqueid"))); }
+                        "QueueMemberAdded" | "QueueMemberStatus" | "QueueMemberPause" => { members.insert((key("Queue"), key("Interface"))); }
+                        "QueueMemberRemoved" => { members.remove(&(key("Queue"), key("Interface"))); }
+                        _ => {}
+                    }
+                }
+                let now = live.pbx_now().unwrap_or(0.0);
+                for q in ["q0", "q1", "q2"] {
+                    let view = live.queue(q, now);
+                    let want = waiting.iter().filter(|(queue, _)| queue == q).count();
+                    prop_assert_eq!(view.calls_waiting as usize, want);
+                    let logged_in = members.iter().filter(|(queue, _)| queue == q).count();
+                    prop_assert_eq!(view.agents_logged_in as usize, logged_in);
+                    let sum = view.agents_available + view.agents_on_call + view.agents_ringing
+                        + view.agents_paused + view.agents_wrapup + view.agents_unavailable;
+                    prop_assert_eq!(sum, view.agents_logged_in);
+                    prop_assert!(view.longest_wait_s >= 0.0);
+                }
+                for c in live.campaigns(now) {
+                    prop_assert!(c.dialing + c.ringing + c.connected <= 6);
+                }
+            }
+        }
     }
 }
