@@ -26,7 +26,7 @@ pub enum Command {
     Sql(SqlArgs),
     /// Follow a live queue_log (file or PostgreSQL) and the PBX's AMI into
     /// the lake, and serve the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the whole product on an emulated contact center (no PBX needed).
     Demo(DemoArgs),
 }
@@ -130,31 +130,28 @@ pub enum AmiAuth {
     Plain,
 }
 
-/// Where the AMI client connects (all three or none).
+/// Where the AMI client connects (flags or `[ami]` of the configuration
+/// file; an address needs a user and a secret).
 #[derive(clap::Args, Debug, Clone)]
 pub struct AmiArgs {
     /// AMI of the PBX, HOST:PORT (Asterisk listens on 5038).
-    #[arg(long = "ami", env = "QUEUELAKE_AMI", requires_all = ["ami_user", "ami_secret"])]
+    #[arg(long = "ami", env = "QUEUELAKE_AMI")]
     pub address: Option<String>,
     /// AMI user (manager.conf section).
-    #[arg(long, env = "QUEUELAKE_AMI_USER", requires = "address")]
+    #[arg(long, env = "QUEUELAKE_AMI_USER")]
     pub ami_user: Option<String>,
     /// AMI secret.
-    #[arg(
-        long,
-        env = "QUEUELAKE_AMI_SECRET",
-        requires = "address",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "QUEUELAKE_AMI_SECRET", hide_env_values = true)]
     pub ami_secret: Option<String>,
-    /// How to log in.
-    #[arg(long, value_enum, default_value_t = AmiAuth::Md5, env = "QUEUELAKE_AMI_AUTH")]
-    pub ami_auth: AmiAuth,
+    /// How to log in (default md5).
+    #[arg(long, value_enum, env = "QUEUELAKE_AMI_AUTH")]
+    pub ami_auth: Option<AmiAuth>,
 }
 
-/// Where queue_log comes from: a file, or Asterisk's realtime table.
+/// Where queue_log comes from: a file, or Asterisk's realtime table
+/// (here or in the configuration file).
 #[derive(clap::Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
+#[group(multiple = false)]
 pub struct QueueLogSource {
     /// The live queue_log file to follow.
     #[arg(long, env = "QUEUELAKE_QUEUE_LOG")]
@@ -171,12 +168,16 @@ pub struct ServeArgs {
     /// The lake folder.
     #[arg(long, env = "QUEUELAKE_DATA")]
     pub data: PathBuf,
+    /// A configuration file (TOML) with the queue_log and AMI sources;
+    /// flags and environment variables override it.
+    #[arg(long, env = "QUEUELAKE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Where queue_log comes from.
     #[command(flatten)]
     pub source: QueueLogSource,
-    /// The table of `--queue-log-postgres`.
-    #[arg(long, default_value = "queue_log", env = "QUEUELAKE_QUEUE_LOG_TABLE")]
-    pub table: String,
+    /// The table of `--queue-log-postgres` (default queue_log).
+    #[arg(long, env = "QUEUELAKE_QUEUE_LOG_TABLE")]
+    pub table: Option<String>,
     /// Time zone of the table's `time` values that carry none (default:
     /// --time-zone; UTC if Asterisk has queue_log_realtime_use_gmt = yes).
     #[arg(long, env = "QUEUELAKE_QUEUE_LOG_TABLE_TIME_ZONE")]

@@ -3,11 +3,13 @@
 //!
 //! Modules:
 //! - `cli`: arguments.
+//! - `config`: the configuration file of `serve`.
 //! - `commands`: one module per subcommand (`ingest`, `sql`, `serve`, `demo`).
 //! - `http`: the axum API served by `serve` (SQL, live state).
 
 mod cli;
 mod commands;
+mod config;
 mod http;
 
 use clap::Parser;

@@ -1,4 +1,5 @@
-//! `queuelake serve --ami` against the emulated Asterisk: every event is
+//! `queuelake serve` with AMI (from its configuration file) against the
+//! emulated Asterisk: every event is
 //! journaled and reaches the lake table `ami_events` (a lost link as a
 //! `queuelake.gap` row), and the live API follows the PBX.
 
@@ -34,19 +35,19 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     });
     let address = emulator.ami_address().unwrap().to_string();
     let lake = dir.path().join("lake");
-    let server = Server::start(
+    // The sources from the configuration file (MD5 login by default).
+    let config = dir.path().join("queuelake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[queue_log]\nfile = {:?}\n[ami]\naddress = {address:?}\nuser = \"ql\"\nsecret = \"pw\"\n",
+            dir.path().join("queue_log").display().to_string()
+        ),
+    )
+    .unwrap();
+    let server = Server::serve(
         &lake,
-        &dir.path().join("queue_log"),
-        &[
-            "--ami",
-            &address,
-            "--ami-user",
-            "ql",
-            "--ami-secret",
-            "pw",
-            "--flush-seconds",
-            "0",
-        ],
+        &["--config", config.to_str().unwrap(), "--flush-seconds", "0"],
     );
     let count = |event: &str| format!("SELECT COUNT(*) FROM ami_events WHERE event = '{event}'");
     // The first resync lists the four queues.

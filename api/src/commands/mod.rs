@@ -20,7 +20,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Ingest(args) => ingest::run(args).await,
         Command::Sql(args) => sql::run(args).await,
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Demo(args) => demo::run(args).await,
     }
 }

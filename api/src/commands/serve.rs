@@ -35,6 +35,7 @@ use tokio::sync::watch;
 
 use crate::cli::{AmiAuth, KpiArgs, ServeArgs};
 use crate::commands::{engine, queue_log_writer};
+use crate::config::ConfigFile;
 use crate::http::live::LiveSource;
 use crate::http::{AppState, router};
 
@@ -74,30 +75,72 @@ pub struct ServiceConfig {
 }
 
 impl ServiceConfig {
-    /// The configuration `serve`'s flags give.
+    /// The configuration `serve`'s flags give, over its configuration
+    /// file's (flags and environment variables win).
     pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
-        let queue_log = match (args.source.queue_log, args.source.queue_log_postgres) {
+        let file = match &args.config {
+            Some(path) => ConfigFile::load(path)?,
+            None => ConfigFile::default(),
+        };
+        let section = file.queue_log;
+        let table = args
+            .table
+            .or(section.table)
+            .unwrap_or_else(|| "queue_log".to_owned());
+        let table_time_zone = args
+            .table_time_zone
+            .or(section.table_time_zone)
+            .unwrap_or_else(|| args.kpi.time_zone.clone());
+        let from_flags = (args.source.queue_log, args.source.queue_log_postgres);
+        let source = match from_flags {
+            (None, None) => (section.file, section.postgres),
+            given => given,
+        };
+        let queue_log = match source {
             (Some(path), None) => QueueLogInput::File(path),
             (None, Some(url)) => QueueLogInput::Postgres {
                 url,
-                table: args.table,
-                time_zone: args
-                    .table_time_zone
-                    .unwrap_or_else(|| args.kpi.time_zone.clone()),
+                table,
+                time_zone: table_time_zone,
             },
-            _ => anyhow::bail!("give either --queue-log FILE or --queue-log-postgres URL"),
+            (Some(_), Some(_)) => {
+                anyhow::bail!("[queue_log] has both file and postgres; give one")
+            }
+            (None, None) => anyhow::bail!(
+                "no queue_log source: give --queue-log FILE or --queue-log-postgres URL (or [queue_log] in --config)"
+            ),
         };
-        let ami = match (args.ami.address, args.ami.ami_user, args.ami.ami_secret) {
-            (Some(address), Some(user), Some(secret)) => {
-                let mut config = AmiClientConfig::new(&address, &user, &secret);
-                config.session.auth = match args.ami.ami_auth {
-                    AmiAuth::Md5 => AuthKind::Md5,
-                    AmiAuth::Plain => AuthKind::Plain,
+        let from_file = file.ami;
+        let ami_args = args.ami;
+        let address = ami_args
+            .address
+            .or(from_file.as_ref().map(|a| a.address.clone()));
+        let ami = match address {
+            None => None,
+            Some(address) => {
+                let user = ami_args
+                    .ami_user
+                    .or(from_file.as_ref().map(|a| a.user.clone()));
+                let secret = ami_args
+                    .ami_secret
+                    .or(from_file.as_ref().map(|a| a.secret.clone()));
+                let (Some(user), Some(secret)) = (user, secret) else {
+                    anyhow::bail!("AMI at {address} needs a user and a secret");
                 };
+                let auth = match (ami_args.ami_auth, from_file.and_then(|a| a.auth)) {
+                    (Some(AmiAuth::Plain), _) => AuthKind::Plain,
+                    (Some(AmiAuth::Md5), _) => AuthKind::Md5,
+                    (None, Some(text)) => match text.as_str() {
+                        "md5" => AuthKind::Md5,
+                        "plain" => AuthKind::Plain,
+                        other => anyhow::bail!("[ami] auth = {other:?}: md5 or plain"),
+                    },
+                    (None, None) => AuthKind::Md5,
+                };
+                let mut config = AmiClientConfig::new(&address, &user, &secret);
+                config.session.auth = auth;
                 Some(config)
             }
-            (None, None, None) => None,
-            _ => anyhow::bail!("--ami needs --ami-user and --ami-secret"),
         };
         Ok(ServiceConfig {
             data: args.data,
@@ -430,4 +473,71 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: committing what is held");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config_from(args: &[&str]) -> anyhow::Result<ServiceConfig> {
+        let cli = crate::cli::Cli::try_parse_from(args)?;
+        match cli.command {
+            crate::cli::Command::Serve(serve) => ServiceConfig::from_args(*serve),
+            _ => unreachable!("a serve command line"),
+        }
+    }
+
+    #[test]
+    fn flags_win_over_the_configuration_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queuelake.toml");
+        std::fs::write(
+            &path,
+            "version = 1\n[queue_log]\nfile = \"/var/log/asterisk/queue_log\"\n\
+             [ami]\naddress = \"pbx:5038\"\nuser = \"ql\"\nsecret = \"s\"\nauth = \"plain\"\n",
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        let base = ["queuelake", "serve", "--data", "lake", "--config", file];
+        let config = config_from(&base).unwrap();
+        let ami = config.ami.unwrap();
+        assert_eq!(
+            (ami.address.as_str(), ami.session.auth),
+            ("pbx:5038", AuthKind::Plain)
+        );
+        assert!(matches!(config.queue_log, QueueLogInput::File(_)));
+
+        let mut args = base.to_vec();
+        args.extend(["--ami", "other:5038", "--ami-auth", "md5"]);
+        args.extend(["--queue-log-postgres", "postgres://db/x"]);
+        let config = config_from(&args).unwrap();
+        let ami = config.ami.unwrap();
+        assert_eq!(
+            (ami.address.as_str(), ami.session.username.as_str()),
+            ("other:5038", "ql")
+        );
+        assert_eq!(ami.session.auth, AuthKind::Md5);
+        assert!(matches!(config.queue_log, QueueLogInput::Postgres { .. }));
+
+        let err = config_from(&["queuelake", "serve", "--data", "lake", "--ami", "pbx:1"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no queue_log source"), "{err}");
+        let err = config_from(&[
+            "queuelake",
+            "serve",
+            "--data",
+            "lake",
+            "--queue-log",
+            "q",
+            "--ami",
+            "pbx:1",
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("needs a user and a secret"), "{err}");
+    }
 }
