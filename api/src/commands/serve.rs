@@ -233,9 +233,7 @@ impl Service {
                 let options = PostgresOptions {
                     table: table.clone(),
                     time_zone: time_zone.clone(),
-                    poll: config.tail.poll,
-                    flush_interval: config.tail.flush_interval,
-                    flush_rows: config.tail.flush_rows,
+                    cadence: config.tail.clone(),
                 };
                 let source = PostgresSource::connect(
                     url,
@@ -324,22 +322,11 @@ impl Service {
             ..
         } = self;
         let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown);
-        let failed = {
-            let stop = stop.clone();
-            async move {
-                // Set when a tail thread ends on its own (an error).
-                while !stop.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        };
-        let mut tasks_failed = Box::pin(watch_tasks(&workers, stop.clone()));
+        let source_ended = Box::pin(watch_sources(&workers, stop.clone()));
         tokio::select! {
             r = server => r?,
-            () = failed => tracing::error!("a source stopped; shutting down"),
-            () = &mut tasks_failed => {}
+            () = source_ended => tracing::error!("a source stopped; shutting down"),
         }
-        drop(tasks_failed);
         stop.store(true, Ordering::SeqCst);
         let _ = stop_tx.send(true);
         rollups.abort(); // a refresh cut short commits nothing
@@ -375,10 +362,10 @@ impl Service {
     }
 }
 
-/// Resolves when a queue_log task ends on its own (its error is reported
-/// at join). The AMI client ending (a refused login) does not stop the
-/// service.
-async fn watch_tasks(workers: &[Worker], stop: Arc<AtomicBool>) {
+/// Resolves when a source ends on its own: a tail thread sets `stop` on
+/// its error, a queue_log task finishes (its error is reported at join).
+/// The AMI client ending (a refused login) does not stop the service.
+async fn watch_sources(workers: &[Worker], stop: Arc<AtomicBool>) {
     loop {
         let ended = workers.iter().any(|w| match w {
             Worker::Task(name, handle) => *name != "ami-client" && handle.is_finished(),

@@ -38,6 +38,7 @@ use crate::error::{IngestError, Result};
 use crate::queue_log::deadletter::{DeadLetter, DeadLetters, hex};
 use crate::queue_log::framing::Framed;
 use crate::queue_log::rows::{LineStats, RowSink};
+use crate::queue_log::tail::TailOptions;
 
 /// How long a gap in the ids is waited on before it is passed.
 pub const GAP_WAIT: Duration = Duration::from_secs(5);
@@ -53,12 +54,9 @@ pub struct PostgresOptions {
     /// Zone of `time` values without one (Asterisk writes local time
     /// unless `queue_log_realtime_use_gmt = yes`).
     pub time_zone: String,
-    /// Poll this often when there was nothing new.
-    pub poll: Duration,
-    /// Commit rows held in memory after this long.
-    pub flush_interval: Duration,
-    /// Commit once this many rows are held.
-    pub flush_rows: usize,
+    /// Polling (when there was nothing new) and commit cadence, as the
+    /// file tail's.
+    pub cadence: TailOptions,
 }
 
 /// Follows one queue_log table into the lake.
@@ -240,7 +238,7 @@ impl PostgresSource {
                 Ok(taken) => {
                     retry = Duration::from_secs(1);
                     if taken == 0 {
-                        self.options.poll
+                        self.options.cadence.poll
                     } else {
                         Duration::ZERO
                     }
@@ -341,10 +339,8 @@ impl PostgresSource {
     }
 
     async fn maybe_flush(&mut self) -> Result<()> {
-        let due = self
-            .oldest_uncommitted
-            .is_some_and(|t| t.elapsed() >= self.options.flush_interval);
-        if due || self.uncommitted_rows >= self.options.flush_rows {
+        let cadence = &self.options.cadence;
+        if cadence.flush_due(self.oldest_uncommitted, self.uncommitted_rows) {
             self.flush().await?;
         }
         Ok(())

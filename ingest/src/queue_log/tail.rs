@@ -78,6 +78,13 @@ impl Default for TailOptions {
     }
 }
 
+impl TailOptions {
+    /// Whether rows held since `oldest` (`rows` of them) must be committed now.
+    pub fn flush_due(&self, oldest: Option<Instant>, rows: usize) -> bool {
+        oldest.is_some_and(|t| t.elapsed() >= self.flush_interval) || rows >= self.flush_rows
+    }
+}
+
 /// What the tailed files hold and who owns them.
 #[derive(Clone, Copy, Debug)]
 pub struct TailFormat {
@@ -420,10 +427,10 @@ impl Tailer {
     }
 
     fn maybe_flush(&mut self) -> Result<()> {
-        let due = self
-            .oldest_uncommitted
-            .is_some_and(|t| t.elapsed() >= self.options.flush_interval);
-        if due || self.uncommitted_rows >= self.options.flush_rows {
+        if self
+            .options
+            .flush_due(self.oldest_uncommitted, self.uncommitted_rows)
+        {
             self.flush()?;
         }
         Ok(())
