@@ -22,6 +22,7 @@ use queuelake_engine::lake::Lake;
 use queuelake_engine::lake::Snapshot;
 use queuelake_engine::live::LiveTable;
 use queuelake_engine::rollup::CALLS_BY_DAY;
+use queuelake_engine::scope::Scope;
 use queuelake_engine::session::{LakeTables, QueryEngine, QueryLimits};
 
 const BIN: &str = env!("CARGO_BIN_EXE_queuelake");
@@ -288,7 +289,7 @@ fn main() {
             ..stored.clone()
         };
         for (how, tables) in [("stored closed days", &stored), ("all computed", &computed)] {
-        let engine = QueryEngine::new(tables, &KpiSettings::default(), QueryLimits::default()).await.unwrap();
+        let engine = QueryEngine::new(tables, &KpiSettings::default(), QueryLimits::default(), &Scope::All).await.unwrap();
         for (label, sql) in [
             ("1 day", "SELECT * FROM interval_stats WHERE interval_start >= TIMESTAMP '2024-01-15T00:00:00Z' AND interval_start < TIMESTAMP '2024-01-16T00:00:00Z'"),
             ("30 days", "SELECT * FROM interval_stats"),

@@ -29,6 +29,36 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Run the whole product on an emulated contact center (no PBX needed).
     Demo(DemoArgs),
+    /// Write an annotated configuration file with a new admin token.
+    Init(InitArgs),
+    /// Make a new API token: prints the token once and the `[[tokens]]`
+    /// entry to add to queuelake.toml.
+    Token(TokenArgs),
+}
+
+/// `queuelake token`.
+#[derive(clap::Args, Debug)]
+pub struct TokenArgs {
+    /// Who holds it (unique among the tokens).
+    #[arg(long)]
+    pub name: String,
+    /// Its role: admin, analyst, planner, manager, dialer or viewer.
+    #[arg(long)]
+    pub role: String,
+    /// Scope it to these queues (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub queues: Option<Vec<String>>,
+    /// Scope it to these campaigns (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub campaigns: Option<Vec<String>>,
+}
+
+/// `queuelake init`.
+#[derive(clap::Args, Debug)]
+pub struct InitArgs {
+    /// Where to write the configuration (refused if it exists).
+    #[arg(long, default_value = "queuelake.toml")]
+    pub config: PathBuf,
 }
 
 /// `queuelake demo`.
@@ -40,6 +70,9 @@ pub struct DemoArgs {
     /// Address of the HTTP API (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", env = "QUEUELAKE_LISTEN")]
     pub listen: SocketAddr,
+    /// Address for PostgreSQL clients (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:5433", env = "QUEUELAKE_PG_LISTEN")]
+    pub pg_listen: SocketAddr,
     /// Weeks of history generated before going live.
     #[arg(long, default_value_t = 4)]
     pub history_weeks: u32,
@@ -54,30 +87,32 @@ pub struct DemoArgs {
     pub kpi: KpiArgs,
 }
 
-/// Settings shared by the commands that read the lake.
-#[derive(clap::Args, Debug, Clone)]
+/// Settings shared by the commands that read the lake. Each one left out
+/// comes from the configuration file's `[kpi]` or `[query]`, else its
+/// default (shown).
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct KpiArgs {
-    /// Interval length for interval_stats, in minutes (15, 30 or 60).
-    #[arg(long, default_value_t = 15, env = "QUEUELAKE_INTERVAL_MINUTES")]
-    pub interval_minutes: u32,
-    /// IANA time zone of the contact center.
-    #[arg(long, default_value = "UTC", env = "QUEUELAKE_TIME_ZONE")]
-    pub time_zone: String,
-    /// Service-level threshold in seconds.
-    #[arg(long, default_value_t = 20, env = "QUEUELAKE_SL_THRESHOLD_S")]
-    pub sl_threshold_s: u32,
-    /// Abandons shorter than this many seconds are short abandons.
-    #[arg(long, default_value_t = 5, env = "QUEUELAKE_SHORT_ABANDON_S")]
-    pub short_abandon_s: u32,
-    /// After-call work in seconds, added to AHT.
-    #[arg(long, default_value_t = 0, env = "QUEUELAKE_ACW_S")]
-    pub acw_s: u32,
-    /// Memory a query may use, in MiB.
-    #[arg(long, default_value_t = 2048, env = "QUEUELAKE_QUERY_MEMORY_MB")]
-    pub query_memory_mb: u64,
-    /// Deadline of a query, in milliseconds.
-    #[arg(long, default_value_t = 30_000, env = "QUEUELAKE_QUERY_TIMEOUT_MS")]
-    pub query_timeout_ms: u64,
+    /// Interval length for interval_stats, in minutes (15, 30 or 60) [default: 15].
+    #[arg(long, env = "QUEUELAKE_INTERVAL_MINUTES")]
+    pub interval_minutes: Option<u32>,
+    /// IANA time zone of the contact center [default: UTC].
+    #[arg(long, env = "QUEUELAKE_TIME_ZONE")]
+    pub time_zone: Option<String>,
+    /// Service-level threshold in seconds [default: 20].
+    #[arg(long, env = "QUEUELAKE_SL_THRESHOLD_S")]
+    pub sl_threshold_s: Option<u32>,
+    /// Abandons shorter than this many seconds are short abandons [default: 5].
+    #[arg(long, env = "QUEUELAKE_SHORT_ABANDON_S")]
+    pub short_abandon_s: Option<u32>,
+    /// After-call work in seconds, added to AHT [default: 0].
+    #[arg(long, env = "QUEUELAKE_ACW_S")]
+    pub acw_s: Option<u32>,
+    /// Memory a query may use, in MiB [default: 2048].
+    #[arg(long, env = "QUEUELAKE_QUERY_MEMORY_MB")]
+    pub query_memory_mb: Option<u64>,
+    /// Deadline of a query, in milliseconds [default: 30000].
+    #[arg(long, env = "QUEUELAKE_QUERY_TIMEOUT_MS")]
+    pub query_timeout_ms: Option<u64>,
 }
 
 /// `queuelake ingest`.
@@ -185,21 +220,28 @@ pub struct ServeArgs {
     /// The AMI connection (optional: live state needs it).
     #[command(flatten)]
     pub ami: AmiArgs,
-    /// Address of the HTTP API (port 0 picks a free port, which is logged).
-    #[arg(long, default_value = "127.0.0.1:8080", env = "QUEUELAKE_LISTEN")]
-    pub listen: SocketAddr,
-    /// Commit rows held in memory after this many seconds.
-    #[arg(long, default_value_t = 60, env = "QUEUELAKE_FLUSH_SECONDS")]
-    pub flush_seconds: u64,
-    /// Commit once this many rows are held in memory.
-    #[arg(long, default_value_t = 200_000, env = "QUEUELAKE_FLUSH_ROWS")]
-    pub flush_rows: usize,
-    /// Poll the file this often (milliseconds) besides file-change events.
-    #[arg(long, default_value_t = 250, env = "QUEUELAKE_POLL_MS")]
-    pub poll_ms: u64,
-    /// Look for newly closed days of `calls` to store this often (seconds).
-    #[arg(long, default_value_t = 60, env = "QUEUELAKE_ROLLUP_SECONDS")]
-    pub rollup_seconds: u64,
+    /// Address of the HTTP API (port 0 picks a free port, which is
+    /// printed) [default: 127.0.0.1:8080].
+    #[arg(long, env = "QUEUELAKE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Address for PostgreSQL clients [default: 127.0.0.1:5433].
+    #[arg(long, env = "QUEUELAKE_PG_LISTEN")]
+    pub pg_listen: Option<SocketAddr>,
+    /// Do not listen for PostgreSQL clients.
+    #[arg(long, env = "QUEUELAKE_NO_PG")]
+    pub no_pg: bool,
+    /// Commit rows held in memory after this many seconds [default: 60].
+    #[arg(long, env = "QUEUELAKE_FLUSH_SECONDS")]
+    pub flush_seconds: Option<u64>,
+    /// Commit once this many rows are held in memory [default: 200000].
+    #[arg(long, env = "QUEUELAKE_FLUSH_ROWS")]
+    pub flush_rows: Option<usize>,
+    /// Poll the file this often (milliseconds) besides file-change events [default: 250].
+    #[arg(long, env = "QUEUELAKE_POLL_MS")]
+    pub poll_ms: Option<u64>,
+    /// Look for newly closed days of `calls` to store this often (seconds) [default: 60].
+    #[arg(long, env = "QUEUELAKE_ROLLUP_SECONDS")]
+    pub rollup_seconds: Option<u64>,
     /// KPI and query settings.
     #[command(flatten)]
     pub kpi: KpiArgs,

@@ -1,38 +1,152 @@
-//! The configuration file of `serve` (`--config PATH`): where queue_log
-//! and AMI come from. Flags and `QUEUELAKE_…` variables win over the file;
-//! unknown keys are refused with their name.
+//! `queuelake.toml`: the service's configuration, typed and checked once
+//! at start-up. Unknown keys are refused with their name; every field is
+//! documented (with its unit) in the annotated file `queuelake init`
+//! writes ([`crate::commands::init::TEMPLATE`]).
 //!
-//! ```toml
-//! version = 1
+//! Precedence, highest first: command-line flags, `QUEUELAKE_…`
+//! environment variables (each flag names its variable in `--help`), this
+//! file, built-in defaults. Tokens come from the file only.
 //!
-//! [queue_log]
-//! file = "/var/log/asterisk/queue_log"     # or: postgres = "postgres://…", table = "queue_log"
-//!
-//! [ami]
-//! address = "127.0.0.1:5038"
-//! user = "queuelake"
-//! secret = "…"
-//! auth = "md5"                              # or "plain"
-//! ```
+//! `version` is the file's layout version; a later layout will read older
+//! versions and say what changed, and refuses versions it does not know.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use queuelake_engine::kpi::KpiSettings;
+use queuelake_engine::session::QueryLimits;
 use serde::Deserialize;
+
+use crate::auth::TokenEntry;
 
 /// The file's layout version this build reads.
 pub const CONFIG_VERSION: u32 = 1;
 
 /// The whole file.
-#[derive(Debug, Default, Deserialize, PartialEq)]
+#[derive(Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Layout version (1).
     pub version: u32,
+    /// The HTTP API: address and request limits.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// SQL over the PostgreSQL wire protocol.
+    #[serde(default)]
+    pub postgres_wire: PostgresWireSection,
+    /// Limits of every SQL query (HTTP and PostgreSQL wire).
+    #[serde(default)]
+    pub query: QuerySection,
+    /// How KPIs are computed.
+    #[serde(default)]
+    pub kpi: KpiSettings,
     /// Where queue_log comes from.
     #[serde(default)]
     pub queue_log: QueueLogSection,
     /// The PBX's AMI.
     pub ami: Option<AmiSection>,
+    /// Commit cadence of the live sources.
+    #[serde(default)]
+    pub ingest: IngestSection,
+    /// API tokens (`[[tokens]]`), stored as SHA-256 digests.
+    #[serde(default)]
+    pub tokens: Vec<TokenEntry>,
+}
+
+impl Default for ConfigFile {
+    fn default() -> Self {
+        ConfigFile {
+            version: CONFIG_VERSION,
+            server: ServerSection::default(),
+            postgres_wire: PostgresWireSection::default(),
+            query: QuerySection::default(),
+            kpi: KpiSettings::default(),
+            queue_log: QueueLogSection::default(),
+            ami: None,
+            ingest: IngestSection::default(),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address of the HTTP API.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// Requests per second each token may make on average (0: no limit).
+    pub requests_per_second: u32,
+    /// Requests a token may make at once above that rate.
+    pub burst: u32,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1024 * 1024,
+            requests_per_second: 50,
+            burst: 100,
+        }
+    }
+}
+
+/// `[postgres_wire]`.
+#[derive(Debug, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresWireSection {
+    /// Whether `serve` listens for PostgreSQL clients.
+    pub enabled: bool,
+    /// Address for PostgreSQL clients (never 5432: that is a real server's).
+    pub listen: SocketAddr,
+    /// PEM certificate chain; with `tls_key`, clients may use TLS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Connections served at once (more are refused).
+    pub max_connections: usize,
+}
+
+impl Default for PostgresWireSection {
+    fn default() -> Self {
+        PostgresWireSection {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 5433)),
+            tls_cert: None,
+            tls_key: None,
+            max_connections: 64,
+        }
+    }
+}
+
+/// `[query]`.
+#[derive(Debug, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuerySection {
+    /// Memory a query may hold for sorts, joins and aggregates, in MiB.
+    pub memory_limit_mb: u64,
+    /// Wall-clock deadline of a query, in milliseconds.
+    pub timeout_ms: u64,
+    /// Queries run at once across all clients (more wait up to
+    /// `queue_wait_ms`, then get 429).
+    pub max_concurrent: usize,
+    /// How long a query waits for a free slot, in milliseconds.
+    pub queue_wait_ms: u64,
+}
+
+impl Default for QuerySection {
+    fn default() -> Self {
+        let limits = QueryLimits::default();
+        QuerySection {
+            memory_limit_mb: limits.memory_limit_mb,
+            timeout_ms: limits.timeout_ms,
+            max_concurrent: 4,
+            queue_wait_ms: 2_000,
+        }
+    }
 }
 
 /// `[queue_log]`: a file, or a PostgreSQL table.
@@ -64,6 +178,31 @@ pub struct AmiSection {
     pub auth: Option<String>,
 }
 
+/// `[ingest]`.
+#[derive(Debug, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSection {
+    /// Commit rows held in memory after this many seconds.
+    pub flush_seconds: u64,
+    /// Commit once this many rows are held in memory.
+    pub flush_rows: usize,
+    /// Poll the queue_log file this often, in milliseconds.
+    pub poll_ms: u64,
+    /// Look for newly closed days of `calls` to store this often, in seconds.
+    pub rollup_seconds: u64,
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection {
+            flush_seconds: 60,
+            flush_rows: 200_000,
+            poll_ms: 250,
+            rollup_seconds: 60,
+        }
+    }
+}
+
 impl ConfigFile {
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
@@ -81,7 +220,33 @@ impl ConfigFile {
                 config.version
             );
         }
+        config.validate()?;
         Ok(config)
+    }
+
+    /// Checks what the types alone do not.
+    fn validate(&self) -> anyhow::Result<()> {
+        self.kpi
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[kpi] {e}"))?;
+        if self.postgres_wire.listen.port() == 5432 {
+            anyhow::bail!(
+                "[postgres_wire] listen = {}: 5432 belongs to a real PostgreSQL server; queuelake uses 5433",
+                self.postgres_wire.listen
+            );
+        }
+        if self.postgres_wire.tls_cert.is_some() != self.postgres_wire.tls_key.is_some() {
+            anyhow::bail!("[postgres_wire] tls_cert and tls_key go together");
+        }
+        if self.query.max_concurrent == 0 {
+            anyhow::bail!("[query] max_concurrent = 0 would refuse every query");
+        }
+        if self.server.max_body_bytes == 0 {
+            anyhow::bail!("[server] max_body_bytes = 0 would refuse every request body");
+        }
+        crate::auth::TokenRegistry::from_entries(&self.tokens)
+            .map_err(|e| anyhow::anyhow!("[[tokens]] {e}"))?;
+        Ok(())
     }
 }
 
@@ -94,6 +259,15 @@ mod tests {
         let config = ConfigFile::parse(
             r#"
             version = 1
+            [server]
+            listen = "0.0.0.0:9000"
+            requests_per_second = 5
+            [postgres_wire]
+            listen = "127.0.0.1:6543"
+            [query]
+            timeout_ms = 500
+            [kpi]
+            time_zone = "Europe/Madrid"
             [queue_log]
             postgres = "postgres://asterisk@db/asterisk"
             table = "ql"
@@ -101,15 +275,27 @@ mod tests {
             address = "pbx:5038"
             user = "queuelake"
             secret = "s"
+            [[tokens]]
+            name = "wallboard"
+            role = "viewer"
+            sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+            queues = ["sales"]
             "#,
         )
         .unwrap();
         assert_eq!(config.queue_log.table.as_deref(), Some("ql"));
         assert_eq!(config.ami.unwrap().address, "pbx:5038");
+        assert_eq!(config.server.requests_per_second, 5);
+        assert_eq!(config.server.burst, 100);
+        assert_eq!(config.postgres_wire.listen.port(), 6543);
+        assert_eq!(config.query.timeout_ms, 500);
+        assert_eq!(config.query.max_concurrent, 4);
+        assert_eq!(config.kpi.time_zone, "Europe/Madrid");
+        assert_eq!(config.tokens.len(), 1);
     }
 
     #[test]
-    fn unknown_keys_and_versions_are_refused_by_name() {
+    fn unknown_keys_versions_and_bad_values_are_refused_by_name() {
         let err = ConfigFile::parse(
             "version = 1\n[ami]\naddress = \"x\"\nuser = \"u\"\nsecret = \"s\"\npassword = \"p\"\n",
         )
@@ -118,5 +304,23 @@ mod tests {
         assert!(err.contains("password"), "{err}");
         let err = ConfigFile::parse("version = 7\n").unwrap_err().to_string();
         assert!(err.contains("version 7"), "{err}");
+        let err = ConfigFile::parse("version = 1\n[server]\nlisten_port = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_port"), "{err}");
+        let err = ConfigFile::parse("version = 1\n[postgres_wire]\nlisten = \"127.0.0.1:5432\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("5432"), "{err}");
+        let err = ConfigFile::parse("version = 1\n[kpi]\ninterval_minutes = 20\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("interval_minutes"), "{err}");
+        let err = ConfigFile::parse(
+            "version = 1\n[[tokens]]\nname = \"a\"\nrole = \"boss\"\nsha256 = \"00\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("boss"), "{err}");
     }
 }

@@ -3,14 +3,20 @@
 //!
 //! Modules:
 //! - `cli`: arguments.
-//! - `config`: the configuration file of `serve`.
-//! - `commands`: one module per subcommand (`ingest`, `sql`, `serve`, `demo`).
-//! - `http`: the axum API served by `serve` (SQL, live state).
+//! - `config`: `queuelake.toml`, typed and checked at start-up.
+//! - `auth`: tokens, roles and scopes.
+//! - `sessions`: one SQL session per scope, shared by HTTP and the PostgreSQL port.
+//! - `commands`: one module per subcommand (`ingest`, `sql`, `serve`, `demo`, `init`).
+//! - `http`: the axum API (SQL, live state, metrics, docs), its auth, errors and limits.
+//! - `postgres_wire`: SQL over the PostgreSQL wire protocol.
 
+mod auth;
 mod cli;
 mod commands;
 mod config;
 mod http;
+mod postgres_wire;
+mod sessions;
 
 use clap::Parser;
 

@@ -22,6 +22,11 @@ pub const AMI_EVENTS: &str = "ami_events";
 /// Index of the `ts` column in [`AMI_EVENTS_SCHEMA`].
 pub const AMI_EVENTS_TS_COLUMN: usize = 0;
 
+/// The channel variable that names an outbound call's campaign (the dialer
+/// sets it on `Originate`; events report it in `ChanVariable`). Scoped
+/// readers see a campaign's events by it ([`crate::scope`]).
+pub const CAMPAIGN_VARIABLE: &str = "QL_CAMPAIGN";
+
 /// `event` of the row written when the connection to the PBX was lost.
 pub const GAP_EVENT: &str = "queuelake.gap";
 

@@ -35,6 +35,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use crate::error::{EngineError, Result};
 use crate::live::LiveTable;
 use crate::rollup::DayInputs;
+use crate::scope::{Scope, ScopedBy};
 use crate::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
 
 /// The definition of `calls`.
@@ -130,23 +131,30 @@ pub struct CallsTable {
     schema: SchemaRef,
     queue_log: LiveTable,
     stored: LiveTable,
+    /// The reader's scope over stored rows (computed rows are scoped by
+    /// the session's `queue_log`).
+    stored_scope: Option<Expr>,
 }
 
 impl CallsTable {
-    /// `calls` in `ctx` (which has `queue_log` registered), reading stored
-    /// days from `stored` (`calls_by_day`).
+    /// `calls` in `ctx` (which has `queue_log` registered, scoped as the
+    /// reader may see it), reading stored days from `stored`
+    /// (`calls_by_day`) as `scope` shows them.
     pub async fn new(
         ctx: &SessionContext,
         queue_log: LiveTable,
         stored: LiveTable,
+        scope: &Scope,
     ) -> Result<Self> {
         let computed = computed_plan(ctx).await?;
         let schema = Arc::new(computed.schema().as_arrow().clone());
+        let stored_scope = scope.filter(ctx, &computed, ScopedBy::Queue)?;
         Ok(CallsTable {
             computed,
             schema,
             queue_log,
             stored,
+            stored_scope,
         })
     }
 
@@ -171,7 +179,11 @@ impl CallsTable {
             provider_as_source(Arc::new(self.stored.clone())),
             None,
         )?
-        .filter(col("enter_ts").lt(ts_literal(until)))?
+        .filter(col("enter_ts").lt(ts_literal(until)))?;
+        let stored = match &self.stored_scope {
+            Some(scope) => stored.filter(scope.clone())?,
+            None => stored,
+        }
         .build()?;
         let recent = computed_between(
             self.computed.clone(),

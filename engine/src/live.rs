@@ -38,6 +38,17 @@ struct State {
     /// Rows not committed yet, in arrival order.
     memory: Vec<RecordBatch>,
     memory_rows: usize,
+    /// Rows pushed since start, and the newest `ts` among them (µs).
+    pushed: Pushed,
+}
+
+/// What sources have pushed into a table since start.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pushed {
+    /// Rows.
+    pub rows: u64,
+    /// The newest `ts` of those rows (µs), if any had one.
+    pub newest_ts_us: Option<i64>,
 }
 
 /// One lake table, readable by DataFusion, updated by its writer.
@@ -85,9 +96,23 @@ impl LiveTable {
         if batch.num_rows() == 0 {
             return;
         }
+        let newest = self.schema.column_with_name("ts").and_then(|(index, _)| {
+            let ts = batch
+                .column(index)
+                .as_primitive_opt::<TimestampMicrosecondType>()?;
+            arrow::compute::max(ts)
+        });
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         state.memory_rows += batch.num_rows();
+        state.pushed.rows += batch.num_rows() as u64;
+        state.pushed.newest_ts_us = state.pushed.newest_ts_us.max(newest);
         state.memory.push(batch);
+    }
+
+    /// Rows pushed since start and the newest `ts` among them (for
+    /// ingest-rate and lag metrics).
+    pub fn pushed(&self) -> Pushed {
+        self.state.read().unwrap_or_else(|e| e.into_inner()).pushed
     }
 
     /// The last published commit (files, positions, input fingerprints).

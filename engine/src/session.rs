@@ -24,7 +24,12 @@ use crate::kpi::{self, KpiSettings};
 use crate::lake::{Lake, Snapshot};
 use crate::live::LiveTable;
 use crate::rollup::CALLS_BY_DAY;
+use crate::scope::{Scope, ScopedBy};
 use crate::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
+
+/// The catalog the lake's tables and views are in (`queuelake.public.…`;
+/// what PostgreSQL clients see as the database).
+pub const CATALOG: &str = "queuelake";
 
 /// Limits applied to every analyst query.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -118,15 +123,37 @@ pub struct QueryEngine {
 }
 
 impl QueryEngine {
-    /// A session over the lake's `tables`, with the views rendered from `kpi`.
-    pub async fn new(tables: &LakeTables, kpi: &KpiSettings, limits: QueryLimits) -> Result<Self> {
-        let config = SessionConfig::new().with_information_schema(true);
+    /// A session over the lake's `tables`, with the views rendered from
+    /// `kpi`, showing the rows `scope` allows.
+    pub async fn new(
+        tables: &LakeTables,
+        kpi: &KpiSettings,
+        limits: QueryLimits,
+        scope: &Scope,
+    ) -> Result<Self> {
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema(CATALOG, "public");
+        // Planning errors then name the line and column they are about.
+        config.options_mut().sql_parser.collect_spans = true;
         let ctx = SessionContext::new_with_config(config);
         let queue_log = tables.queue_log.clone();
-        ctx.register_table(queue_log.name(), Arc::new(queue_log.clone()))?;
-        let calls = CallsTable::new(&ctx, queue_log, tables.calls_by_day.clone()).await?;
+        let scoped = scope.restrict(
+            &ctx,
+            QUEUE_LOG,
+            Arc::new(queue_log.clone()),
+            ScopedBy::Queue,
+        )?;
+        ctx.register_table(QUEUE_LOG, scoped)?;
+        let calls = CallsTable::new(&ctx, queue_log, tables.calls_by_day.clone(), scope).await?;
         ctx.register_table("calls", Arc::new(calls))?;
-        ctx.register_table(AMI_EVENTS, Arc::new(tables.ami_events.clone()))?;
+        let ami_events = scope.restrict(
+            &ctx,
+            AMI_EVENTS,
+            Arc::new(tables.ami_events.clone()),
+            ScopedBy::QueueOrCampaign,
+        )?;
+        ctx.register_table(AMI_EVENTS, ami_events)?;
         for view in kpi::VIEWS {
             let sql = kpi::render(view.sql, kpi)?;
             let plan = ctx.state().create_logical_plan(&sql).await.map_err(|e| {
@@ -138,6 +165,17 @@ impl QueryEngine {
             ctx.register_table(view.name, Arc::new(ViewTable::new(plan, Some(sql))))?;
         }
         Ok(QueryEngine { ctx, limits })
+    }
+
+    /// The session's context (tables and views, no limits applied), for
+    /// front ends that run their own protocol over it.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The limits every query runs under.
+    pub fn limits(&self) -> &QueryLimits {
+        &self.limits
     }
 
     /// Runs one read-only statement under the limits.
@@ -169,7 +207,16 @@ impl QueryEngine {
 /// Planning errors are the user's: keep DataFusion's message (it names the
 /// line and column, or the refused statement) but mark it as a refusal.
 fn refusal(e: datafusion::error::DataFusionError) -> EngineError {
-    let msg = e.strip_backtrace();
+    let mut msg = e.strip_backtrace();
+    let span = e.diagnostic().and_then(|d| d.span);
+    if let Some(span) = span.filter(|_| !msg.contains("Line:")) {
+        use std::fmt::Write;
+        let _ = write!(
+            msg,
+            " at Line: {}, Column: {}",
+            span.start.line, span.start.column
+        );
+    }
     // SQLOptions says "DDL not supported: …", "DML not supported: …",
     // "Statement not supported: …"; other "not supported" errors are
     // features the SQL dialect lacks, not refusals of writes.

@@ -9,7 +9,7 @@ use queuelake_ingest::emulator::{AmiCredentials, Emulator, EmulatorConfig};
 use queuelake_scheduler::sim::{Millis, demo_config};
 use serde_json::Value;
 
-use crate::support::{Server, http, runtime};
+use crate::support::{Server, runtime};
 
 /// 2024-03-06 10:00 UTC, a Wednesday morning.
 const LIVE_FROM: Millis = 1_709_719_200_000;
@@ -52,7 +52,7 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     let count = |event: &str| format!("SELECT COUNT(*) FROM ami_events WHERE event = '{event}'");
     // The first resync lists the four queues.
     server.wait_for(&count("QueueParams"), 4, LIMIT);
-    let (status, body) = http(server.port, "GET", "/api/v1/live/queues", "");
+    let (status, body) = server.get("/api/v1/live/queues");
     assert_eq!(status, 200, "{body}");
     let live: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(live["ami"]["state"], "live", "{body}");

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{bin, http};
+use crate::support::{bin, read_banner, request};
 
 /// The first `count` events of `GET /api/v1/live/stream`: (name, data).
-fn sse_events(port: u16, count: usize) -> Vec<(String, String)> {
+fn sse_events(port: u16, token: &str, count: usize) -> Vec<(String, String)> {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
@@ -18,7 +18,7 @@ fn sse_events(port: u16, count: usize) -> Vec<(String, String)> {
         .unwrap();
     write!(
         stream,
-        "GET /api/v1/live/stream HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /api/v1/live/stream HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
     )
     .unwrap();
     let mut reader = BufReader::new(stream);
@@ -44,33 +44,28 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
     let spawned = Instant::now();
     let mut child = bin()
         .args(["demo", "--data", data.to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0", "--history-weeks", "1"])
+        .args(["--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0"])
+        .args(["--history-weeks", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
-    let port: u16 = loop {
-        let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "demo ended: {printed}"
-        );
-        printed.push_str(&line);
-        if let Some(address) = line.trim().strip_prefix("listening on http://") {
-            break address.rsplit(':').next().unwrap().parse().unwrap();
-        }
-    };
+    let banner = read_banner(&mut stdout);
+    let (port, printed) = (banner.port, banner.text);
+    let token = banner.token.expect("the demo prints an admin token");
+    let get = |path: &str| request(port, "GET", path, Some(&token), "");
     let listening = spawned.elapsed();
     assert!(printed.contains("/api/v1/live/queues"), "{printed}");
+    // Auth is on: without the token, 401.
+    assert_eq!(request(port, "GET", "/api/v1/live/queues", None, "").0, 401);
 
     // Live state that changes: two answers from a live AMI link whose
     // queues differ (callers come and go, agents ring, talk and pause).
     let started = Instant::now();
     let mut first: Option<Value> = None;
     let changed = loop {
-        let (status, body) = http(port, "GET", "/api/v1/live/queues", "");
+        let (status, body) = get("/api/v1/live/queues");
         assert_eq!(status, 200, "{body}");
         let v: Value = serde_json::from_str(&body).unwrap();
         if v["ami"]["state"] == "live" {
@@ -98,7 +93,7 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
 
     // Today's totals come from the lake (the demo's history covers today's
     // morning when the clock starts at the wall clock or a weekday 10:00).
-    let (_, body) = http(port, "GET", "/api/v1/live/queues", "");
+    let (_, body) = get("/api/v1/live/queues");
     let v: Value = serde_json::from_str(&body).unwrap();
     let offered: i64 = v["queues"]
         .as_array()
@@ -107,13 +102,13 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
         .map(|q| q["today"]["offered"].as_i64().unwrap())
         .sum();
     assert!(offered > 0, "{body}");
-    let (status, body) = http(port, "GET", "/api/v1/live/campaigns", "");
+    let (status, body) = get("/api/v1/live/campaigns");
     assert_eq!(status, 200);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert!(v["campaigns"].is_array(), "{body}");
 
     // The stream: `queues` and `campaigns` events, again and again.
-    let stream = sse_events(port, 4);
+    let stream = sse_events(port, &token, 4);
     assert_eq!(
         stream.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>(),
         ["queues", "campaigns", "queues", "campaigns"]

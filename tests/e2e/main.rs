@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod access;
 mod ami_faults;
 mod ami_serve;
 mod backfill;

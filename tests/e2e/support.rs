@@ -91,6 +91,49 @@ pub fn ingest(data: &Path, files: &[&Path]) -> String {
 pub struct Server {
     pub child: Child,
     pub port: u16,
+    /// The PostgreSQL-wire port, when it listens.
+    pub pg_port: Option<u16>,
+    /// The admin token the server printed (none when the configuration
+    /// file has tokens).
+    pub token: Option<String>,
+}
+
+/// What `serve` and `demo` print before they serve: the HTTP port, the
+/// PostgreSQL-wire port and the admin token made for the run.
+pub struct Banner {
+    pub port: u16,
+    pub pg_port: Option<u16>,
+    pub token: Option<String>,
+    pub text: String,
+}
+
+/// Reads `serve`/`demo` output up to its `listening on` line.
+pub fn read_banner(stdout: &mut impl BufRead) -> Banner {
+    let mut text = String::new();
+    let (mut pg_port, mut token) = (None, None);
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).expect("readable output") > 0,
+            "the server ended before listening: {text}"
+        );
+        text.push_str(&line);
+        let line = line.trim();
+        let port_of = |address: &str| address.rsplit(':').next().and_then(|p| p.parse().ok());
+        if let Some(t) = line.strip_prefix("admin token: ") {
+            token = Some(t.to_owned());
+        } else if let Some(address) = line.strip_prefix("postgres wire on ") {
+            pg_port = port_of(address);
+        } else if let Some(address) = line.strip_prefix("listening on http://") {
+            let port = port_of(address).unwrap_or_else(|| panic!("no port in {line:?}"));
+            return Banner {
+                port,
+                pg_port,
+                token,
+                text,
+            };
+        }
+    }
 }
 
 impl Server {
@@ -113,28 +156,45 @@ impl Server {
                 "--poll-ms",
                 "100",
             ])
+            .args(
+                if args.contains(&"--pg-listen") || args.contains(&"--no-pg") {
+                    &[][..]
+                } else {
+                    &["--pg-listen", "127.0.0.1:0"][..]
+                },
+            )
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("serve starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("serve prints its address");
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Server { child, port }
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let banner = read_banner(&mut stdout);
+        // Keep reading what it prints, so it never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Server {
+            child,
+            port: banner.port,
+            pg_port: banner.pg_port,
+            token: banner.token,
+        }
     }
 
-    /// POSTs JSON; returns (status, body).
+    /// The admin token the server printed.
+    pub fn admin_token(&self) -> &str {
+        self.token
+            .as_deref()
+            .expect("the server printed an admin token")
+    }
+
+    /// GETs `path` as the admin; returns (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        request(self.port, "GET", path, Some(self.admin_token()), "")
+    }
+
+    /// POSTs JSON as the admin; returns (status, body).
     pub fn post(&self, path: &str, body: &str) -> (u16, String) {
-        http(self.port, "POST", path, body)
+        request(self.port, "POST", path, Some(self.admin_token()), body)
     }
 
     /// Runs SQL through the API; panics unless 200.
@@ -188,29 +248,50 @@ impl Drop for Server {
     }
 }
 
-/// A minimal HTTP/1.1 request over a fresh connection.
+/// A minimal HTTP/1.1 request without a token.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    request(port, method, path, None, body)
+}
+
+/// A minimal HTTP/1.1 request, with `token` as its bearer token.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let (status, _, body) = raw_request(
+        port,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    (status, body)
+}
+
+/// Sends `text` as the whole request; returns (status, headers, body).
+pub fn raw_request(port: u16, text: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(text.as_bytes()).unwrap();
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    // A refused large body may close the connection before it is all sent.
+    let _ = stream.read_to_string(&mut response);
     let status = response
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = response
+    let (headers, body) = response
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
+        .map(|(h, b)| (h.to_string(), b.to_string()))
         .unwrap_or_default();
-    (status, dechunk(&body))
+    (status, headers, dechunk(&body))
 }
 
 fn dechunk(body: &str) -> String {

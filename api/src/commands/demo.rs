@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use queuelake_engine::kpi::KpiSettings;
 use queuelake_engine::lake::Lake;
 use queuelake_engine::rollup::CallsRollup;
 use queuelake_ingest::ami::client::AmiClientConfig;
@@ -31,6 +32,7 @@ use queuelake_scheduler::sim::{Millis, demo_config};
 use crate::cli::DemoArgs;
 use crate::commands::queue_log_writer;
 use crate::commands::serve::{QueueLogInput, Service, ServiceConfig, shutdown_signal};
+use crate::config::{ConfigFile, PostgresWireSection, ServerSection};
 
 /// Marks a folder as the demo's own (so a rerun may clear it).
 const MARKER: &str = ".queuelake-demo";
@@ -76,13 +78,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "history in the lake"
     );
 
-    let mut kpi = args.kpi.clone();
+    let mut kpi = args.kpi.kpi(&KpiSettings::default());
     kpi.time_zone = "UTC".into(); // the demo contact center's clock is UTC
+    let defaults = ConfigFile::default();
     let service = Service::start(ServiceConfig {
         data: lake_dir,
         queue_log: QueueLogInput::File(emulator.queue_log().clone()),
         ami: Some(AmiClientConfig::new(&ami.to_string(), "queuelake", &secret)),
-        listen: args.listen,
+        server: ServerSection {
+            listen: args.listen,
+            ..defaults.server
+        },
+        postgres_wire: Some(PostgresWireSection {
+            listen: args.pg_listen,
+            ..defaults.postgres_wire
+        }),
+        query: args.kpi.query(&defaults.query),
         tail: TailOptions {
             poll: Duration::from_millis(250),
             flush_interval: Duration::from_secs(30),
@@ -90,10 +101,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         },
         rollup_every: Duration::from_secs(60),
         kpi,
+        tokens: Vec::new(),
     })
     .await?;
     {
         let address = service.address();
+        let token = service.generated_admin_token().unwrap_or_default();
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
@@ -102,12 +115,29 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             rfc3339(live_from),
             args.speed
         )?;
-        writeln!(out, "open http://{address}/api/v1/live/queues")?;
-        writeln!(out, "  live stream: http://{address}/api/v1/live/stream")?;
+        writeln!(out, "admin token: {token}")?;
         writeln!(
             out,
-            "  SQL: curl -s http://{address}/api/v1/sql -d '{{\"sql\":\"SELECT * FROM interval_stats ORDER BY interval_start DESC LIMIT 5\"}}' -H 'content-type: application/json'"
+            "  (made for this run; every API call needs it as `Authorization: Bearer <token>`)"
         )?;
+        writeln!(
+            out,
+            "live queues: curl -s http://{address}/api/v1/live/queues -H 'authorization: Bearer {token}'"
+        )?;
+        writeln!(
+            out,
+            "SQL: curl -s http://{address}/api/v1/sql -H 'authorization: Bearer {token}' -H 'content-type: application/json' -d '{{\"sql\":\"SELECT * FROM interval_stats ORDER BY interval_start DESC LIMIT 5\"}}'"
+        )?;
+        if let Some(pg) = service.postgres_address() {
+            writeln!(
+                out,
+                "psql: PGPASSWORD={token} psql -h {} -p {} -U admin queuelake",
+                pg.ip(),
+                pg.port()
+            )?;
+            writeln!(out, "postgres wire on {pg}")?;
+        }
+        writeln!(out, "API description: http://{address}/api/v1/docs/")?;
         writeln!(out, "listening on http://{address}")?;
         writeln!(out, "Ctrl-C stops everything")?;
         out.flush()?;

@@ -2,18 +2,22 @@
 
 mod demo;
 mod ingest;
+pub mod init;
 mod serve;
 mod sql;
+mod token;
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use queuelake_engine::kpi::KpiSettings;
 use queuelake_engine::lake::{Lake, TableWriter, WriterLock, WriterSettings};
+use queuelake_engine::scope::Scope;
 use queuelake_engine::session::{LakeTables, QueryEngine, QueryLimits};
 use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA, QUEUE_LOG_TS_COLUMN};
 
 use crate::cli::{Command, KpiArgs};
+use crate::config::QuerySection;
 
 /// Runs a subcommand.
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -22,6 +26,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sql(args) => sql::run(args).await,
         Command::Serve(args) => serve::run(*args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Init(args) => init::run(args),
+        Command::Token(args) => token::run(args),
     }
 }
 
@@ -40,23 +46,35 @@ pub fn init_logging(json: bool) {
 }
 
 impl KpiArgs {
-    /// The KPI settings these arguments give.
-    pub fn kpi(&self) -> KpiSettings {
+    /// The KPI settings: these arguments over the file's `[kpi]`.
+    pub fn kpi(&self, file: &KpiSettings) -> KpiSettings {
         KpiSettings {
-            interval_minutes: self.interval_minutes,
-            time_zone: self.time_zone.clone(),
-            sl_threshold_s: self.sl_threshold_s,
-            short_abandon_s: self.short_abandon_s,
-            acw_s: self.acw_s,
+            interval_minutes: self.interval_minutes.unwrap_or(file.interval_minutes),
+            time_zone: self
+                .time_zone
+                .clone()
+                .unwrap_or_else(|| file.time_zone.clone()),
+            sl_threshold_s: self.sl_threshold_s.unwrap_or(file.sl_threshold_s),
+            short_abandon_s: self.short_abandon_s.unwrap_or(file.short_abandon_s),
+            acw_s: self.acw_s.unwrap_or(file.acw_s),
         }
     }
 
-    /// The query limits these arguments give.
-    pub fn limits(&self) -> QueryLimits {
-        QueryLimits {
-            memory_limit_mb: self.query_memory_mb,
-            timeout_ms: self.query_timeout_ms,
+    /// The query section: these arguments over the file's `[query]`.
+    pub fn query(&self, file: &QuerySection) -> QuerySection {
+        QuerySection {
+            memory_limit_mb: self.query_memory_mb.unwrap_or(file.memory_limit_mb),
+            timeout_ms: self.query_timeout_ms.unwrap_or(file.timeout_ms),
+            ..file.clone()
         }
+    }
+}
+
+/// The engine's limits of a query section.
+pub fn limits(query: &QuerySection) -> QueryLimits {
+    QueryLimits {
+        memory_limit_mb: query.memory_limit_mb,
+        timeout_ms: query.timeout_ms,
     }
 }
 
@@ -75,9 +93,13 @@ pub async fn queue_log_writer(lake: &Lake) -> anyhow::Result<(WriterLock, TableW
     Ok((lock, writer))
 }
 
-/// A query engine over the given tables.
-pub async fn engine(tables: &LakeTables, kpi: &KpiArgs) -> anyhow::Result<QueryEngine> {
-    Ok(QueryEngine::new(tables, &kpi.kpi(), kpi.limits()).await?)
+/// An unscoped query engine over the given tables, with the settings of
+/// `args` over the defaults (for the local `sql` command).
+pub async fn engine(tables: &LakeTables, args: &KpiArgs) -> anyhow::Result<QueryEngine> {
+    let kpi = args.kpi(&KpiSettings::default());
+    kpi.validate()?;
+    let query = args.query(&QuerySection::default());
+    Ok(QueryEngine::new(tables, &kpi, limits(&query), &Scope::All).await?)
 }
 
 /// Opens the lake at `data`, which must exist for readers.

@@ -33,11 +33,18 @@ use queuelake_ingest::queue_log::postgres::{PostgresOptions, PostgresSource};
 use queuelake_ingest::queue_log::tail::{TailOptions, Tailer};
 use tokio::sync::watch;
 
-use crate::cli::{AmiAuth, KpiArgs, ServeArgs};
-use crate::commands::{engine, queue_log_writer};
-use crate::config::ConfigFile;
+use queuelake_engine::kpi::KpiSettings;
+use queuelake_engine::scope::Scope;
+
+use crate::auth::{Principal, Role, TokenEntry, TokenRegistry, token};
+use crate::cli::{AmiAuth, ServeArgs};
+use crate::commands::{limits, queue_log_writer};
+use crate::config::{ConfigFile, PostgresWireSection, QuerySection, ServerSection};
+use crate::http::limits::{QuerySlots, Rate, RateLimiter};
 use crate::http::live::LiveSource;
 use crate::http::{AppState, router};
+use crate::postgres_wire::PostgresWire;
+use crate::sessions::Sessions;
 
 /// Where queue_log comes from.
 #[derive(Debug, Clone)]
@@ -55,8 +62,9 @@ pub enum QueueLogInput {
     },
 }
 
-/// Everything a running service needs, resolved from flags (or the demo).
-#[derive(Debug, Clone)]
+/// Everything a running service needs, resolved from flags, environment
+/// and the configuration file (or given by the demo).
+#[derive(Debug)]
 pub struct ServiceConfig {
     /// The lake folder.
     pub data: PathBuf,
@@ -64,14 +72,21 @@ pub struct ServiceConfig {
     pub queue_log: QueueLogInput,
     /// The AMI client, if any.
     pub ami: Option<AmiClientConfig>,
-    /// HTTP address.
-    pub listen: SocketAddr,
+    /// HTTP address and request limits.
+    pub server: ServerSection,
+    /// The PostgreSQL-wire listener, if enabled.
+    pub postgres_wire: Option<PostgresWireSection>,
+    /// Query limits.
+    pub query: QuerySection,
     /// Commit cadence and polling.
     pub tail: TailOptions,
     /// How often closed days of `calls` are stored.
     pub rollup_every: Duration,
-    /// KPI and query settings.
-    pub kpi: KpiArgs,
+    /// KPI settings.
+    pub kpi: KpiSettings,
+    /// The accepted tokens (none: the service makes an admin token for
+    /// this run and prints it).
+    pub tokens: Vec<TokenEntry>,
 }
 
 impl ServiceConfig {
@@ -82,15 +97,18 @@ impl ServiceConfig {
             Some(path) => ConfigFile::load(path)?,
             None => ConfigFile::default(),
         };
-        let section = file.queue_log;
+        let mut file = file;
+        let section = std::mem::take(&mut file.queue_log);
         let table = args
             .table
             .or(section.table)
             .unwrap_or_else(|| "queue_log".to_owned());
+        let kpi = args.kpi.kpi(&file.kpi);
+        kpi.validate()?;
         let table_time_zone = args
             .table_time_zone
             .or(section.table_time_zone)
-            .unwrap_or_else(|| args.kpi.time_zone.clone());
+            .unwrap_or_else(|| kpi.time_zone.clone());
         let from_flags = (args.source.queue_log, args.source.queue_log_postgres);
         let source = match from_flags {
             (None, None) => (section.file, section.postgres),
@@ -110,7 +128,7 @@ impl ServiceConfig {
                 "no queue_log source: give --queue-log FILE or --queue-log-postgres URL (or [queue_log] in --config)"
             ),
         };
-        let from_file = file.ami;
+        let from_file = file.ami.take();
         let ami_args = args.ami;
         let address = ami_args
             .address
@@ -142,18 +160,37 @@ impl ServiceConfig {
                 Some(config)
             }
         };
+        let ingest = &file.ingest;
+        let mut server = file.server.clone();
+        server.listen = args.listen.unwrap_or(server.listen);
+        let mut postgres_wire = file.postgres_wire.clone();
+        postgres_wire.listen = args.pg_listen.unwrap_or(postgres_wire.listen);
+        if postgres_wire.listen.port() == 5432 {
+            anyhow::bail!(
+                "--pg-listen {}: 5432 belongs to a real PostgreSQL server; queuelake uses 5433",
+                postgres_wire.listen
+            );
+        }
+        let postgres_wire = (postgres_wire.enabled && !args.no_pg).then_some(postgres_wire);
         Ok(ServiceConfig {
             data: args.data,
             queue_log,
             ami,
-            listen: args.listen,
+            server,
+            postgres_wire,
+            query: args.kpi.query(&file.query),
             tail: TailOptions {
-                poll: Duration::from_millis(args.poll_ms),
-                flush_interval: Duration::from_secs(args.flush_seconds),
-                flush_rows: args.flush_rows,
+                poll: Duration::from_millis(args.poll_ms.unwrap_or(ingest.poll_ms)),
+                flush_interval: Duration::from_secs(
+                    args.flush_seconds.unwrap_or(ingest.flush_seconds),
+                ),
+                flush_rows: args.flush_rows.unwrap_or(ingest.flush_rows),
             },
-            rollup_every: Duration::from_secs(args.rollup_seconds.max(1)),
-            kpi: args.kpi,
+            rollup_every: Duration::from_secs(
+                args.rollup_seconds.unwrap_or(ingest.rollup_seconds).max(1),
+            ),
+            kpi,
+            tokens: file.tokens,
         })
     }
 }
@@ -162,6 +199,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let service = Service::start(ServiceConfig::from_args(args)?).await?;
     {
         let mut out = std::io::stdout().lock();
+        if let Some(token) = service.generated_admin_token() {
+            writeln!(
+                out,
+                "no [[tokens]] configured: this run's admin token follows (run `queuelake init` for a lasting one)"
+            )?;
+            writeln!(out, "admin token: {token}")?;
+        }
+        if let Some(address) = service.postgres_address() {
+            writeln!(out, "postgres wire on {address}")?;
+        }
         writeln!(out, "listening on http://{}", service.address())?;
         out.flush()?;
     }
@@ -185,6 +232,9 @@ enum Worker {
 pub struct Service {
     listener: tokio::net::TcpListener,
     address: SocketAddr,
+    max_body_bytes: usize,
+    postgres: Option<PostgresWire>,
+    generated_admin_token: Option<String>,
     state: Arc<AppState>,
     stop: Arc<AtomicBool>,
     stop_tx: watch::Sender<bool>,
@@ -207,7 +257,9 @@ impl Service {
             ami_writer.snapshot(),
         )
         .await?;
-        let engine = engine(&tables, &config.kpi).await?;
+        let (tokens, generated_admin_token) = token_registry(&config.tokens)?;
+        let limits = limits(&config.query);
+        let sessions = Sessions::build(&tables, &config.kpi, &limits, &tokens).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut workers = Vec::new();
@@ -279,17 +331,40 @@ impl Service {
             None => None,
         };
 
-        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        crate::http::metrics::recorder().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let listener = tokio::net::TcpListener::bind(config.server.listen).await?;
         let address = listener.local_addr()?;
         tracing::info!(%address, data = %config.data.display(), "queuelake listening");
-        let rollups = tokio::spawn(store_closed_days(rollup, tables, config.rollup_every));
+        let rollups = tokio::spawn(store_closed_days(
+            rollup,
+            tables.clone(),
+            config.rollup_every,
+        ));
         let state = Arc::new(AppState {
-            engine,
+            sessions,
+            tables,
             live: LiveSource::new(feed, &config.kpi.time_zone)?,
+            tokens,
+            rate_limiter: RateLimiter::default(),
+            rate: Rate {
+                per_second: config.server.requests_per_second,
+                burst: config.server.burst,
+            },
+            query_slots: QuerySlots::new(
+                config.query.max_concurrent,
+                Duration::from_millis(config.query.queue_wait_ms),
+            ),
         });
+        let postgres = match &config.postgres_wire {
+            Some(section) => Some(PostgresWire::bind(section, state.clone()).await?),
+            None => None,
+        };
         Ok(Service {
             listener,
             address,
+            max_body_bytes: config.server.max_body_bytes,
+            postgres,
+            generated_admin_token,
             state,
             stop,
             stop_tx,
@@ -304,6 +379,16 @@ impl Service {
         self.address
     }
 
+    /// The PostgreSQL-wire address, if it listens.
+    pub fn postgres_address(&self) -> Option<SocketAddr> {
+        self.postgres.as_ref().map(PostgresWire::address)
+    }
+
+    /// The admin token made for this run when none was configured.
+    pub fn generated_admin_token(&self) -> Option<&str> {
+        self.generated_admin_token.as_deref()
+    }
+
     /// Serves until `shutdown` completes or the queue_log source fails,
     /// then stops every source, committing what they hold. A refused AMI
     /// login stops only the AMI client (loudly); the rest keeps serving.
@@ -313,6 +398,8 @@ impl Service {
     ) -> anyhow::Result<()> {
         let Service {
             listener,
+            max_body_bytes,
+            postgres,
             state,
             stop,
             stop_tx,
@@ -321,11 +408,16 @@ impl Service {
             _lock,
             ..
         } = self;
-        let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown);
+        let postgres = postgres.map(|wire| tokio::spawn(wire.serve()));
+        let server =
+            axum::serve(listener, router(state, max_body_bytes)).with_graceful_shutdown(shutdown);
         let source_ended = Box::pin(watch_sources(&workers, stop.clone()));
         tokio::select! {
             r = server => r?,
             () = source_ended => tracing::error!("a source stopped; shutting down"),
+        }
+        if let Some(task) = postgres {
+            task.abort(); // open PostgreSQL sessions end with the process
         }
         stop.store(true, Ordering::SeqCst);
         let _ = stop_tx.send(true);
@@ -360,6 +452,26 @@ impl Service {
             }
         }
     }
+}
+
+/// The configured tokens; with none, a registry holding one admin token
+/// made for this run (returned to be printed): auth is never off.
+fn token_registry(entries: &[TokenEntry]) -> anyhow::Result<(TokenRegistry, Option<String>)> {
+    let mut registry = TokenRegistry::from_entries(entries)?;
+    if !registry.is_empty() {
+        return Ok((registry, None));
+    }
+    let token = token::generate()?;
+    registry.add(
+        &token,
+        Principal {
+            name: "admin".into(),
+            role: Role::Admin,
+            scope: Scope::All,
+            rate: None,
+        },
+    );
+    Ok((registry, Some(token)))
 }
 
 /// Resolves when a source ends on its own: a tail thread sets `stop` on

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, TimeZone, Utc};
 use futures::Stream;
@@ -23,6 +23,8 @@ use queuelake_ingest::ami::feed::{ConnectionStatus, LiveFeed};
 use serde::Serialize;
 
 use super::{AppError, AppState};
+use crate::auth::Principal;
+use queuelake_engine::scope::Scope;
 
 /// How long the day's totals are reused before the lake is asked again.
 const TOTALS_FRESH_FOR: Duration = Duration::from_secs(2);
@@ -53,6 +55,11 @@ impl LiveSource {
             time_zone,
             totals: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// The AMI feed, if AMI is configured.
+    pub fn feed(&self) -> Option<&LiveFeed> {
+        self.feed.as_ref()
     }
 
     /// The PBX's clock now, in Unix seconds (the wall clock without AMI).
@@ -110,7 +117,7 @@ fn local_day(tz: chrono_tz::Tz, now: f64) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 /// A queue's totals for the local day so far.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Today {
     /// Visits that entered the queue today.
     pub offered: i64,
@@ -188,7 +195,7 @@ mod arrow_access {
 }
 
 /// The AMI connection, as reported.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AmiView {
     /// Whether AMI is configured.
     pub configured: bool,
@@ -236,7 +243,7 @@ fn ami_view(status: Option<&ConnectionStatus>) -> AmiView {
 }
 
 /// What agents of a queue are doing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgentCounts {
     logged_in: u32,
     available: u32,
@@ -248,7 +255,7 @@ pub struct AgentCounts {
 }
 
 /// One queue now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
     queue: String,
     calls_waiting: u32,
@@ -258,7 +265,7 @@ pub struct QueueView {
 }
 
 /// Body of `GET /api/v1/live/queues`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueuesView {
     /// The PBX's clock the view is for.
     pbx_time: String,
@@ -269,7 +276,7 @@ pub struct QueuesView {
 }
 
 /// Body of `GET /api/v1/live/campaigns`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CampaignsView {
     pbx_time: String,
     ami: AmiView,
@@ -277,7 +284,7 @@ pub struct CampaignsView {
 }
 
 /// One campaign now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CampaignView {
     campaign: String,
     queue: Option<String>,
@@ -293,7 +300,7 @@ fn rfc3339(seconds: f64) -> String {
         .to_rfc3339()
 }
 
-async fn queues_view(state: &AppState) -> QueuesView {
+async fn queues_view(state: &AppState, scope: &Scope) -> QueuesView {
     let source = &state.live;
     let now = source.pbx_now();
     let (live, ami): (Vec<QueueNow>, AmiView) = match &source.feed {
@@ -303,7 +310,7 @@ async fn queues_view(state: &AppState) -> QueuesView {
         }
         None => (Vec::new(), ami_view(None)),
     };
-    let totals = source.totals(&state.engine, now).await;
+    let totals = source.totals(state.sessions.full(), now).await;
     let mut by_name: BTreeMap<String, QueueNow> =
         live.into_iter().map(|q| (q.queue.clone(), q)).collect();
     for name in totals.keys() {
@@ -314,6 +321,7 @@ async fn queues_view(state: &AppState) -> QueuesView {
     }
     let queues = by_name
         .into_values()
+        .filter(|q| scope.allows_queue(&q.queue))
         .map(|q| QueueView {
             today: totals.get(&q.queue).cloned().unwrap_or_default(),
             agents: AgentCounts {
@@ -337,7 +345,7 @@ async fn queues_view(state: &AppState) -> QueuesView {
     }
 }
 
-fn campaigns_view(state: &AppState) -> CampaignsView {
+fn campaigns_view(state: &AppState, scope: &Scope) -> CampaignsView {
     let now = state.live.pbx_now();
     let (campaigns, ami): (Vec<CampaignNow>, AmiView) = match &state.live.feed {
         Some(feed) => {
@@ -351,6 +359,7 @@ fn campaigns_view(state: &AppState) -> CampaignsView {
         ami,
         campaigns: campaigns
             .into_iter()
+            .filter(|c| scope.allows_campaign(&c.campaign))
             .map(|c| CampaignView {
                 campaign: c.campaign,
                 queue: c.queue,
@@ -363,49 +372,93 @@ fn campaigns_view(state: &AppState) -> CampaignsView {
     }
 }
 
-/// `GET /api/v1/live/queues`.
-pub async fn queues(State(state): State<Arc<AppState>>) -> Result<Json<QueuesView>, AppError> {
-    Ok(Json(queues_view(&state).await))
+/// `GET /api/v1/live/queues`: every queue the token's scope shows, now.
+#[utoipa::path(
+    get,
+    path = "/api/v1/live/queues",
+    tag = "live",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Queues now and today's totals", body = QueuesView),
+        (status = 401, description = "No or unknown token", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's role may not read live state", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn queues(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Result<Json<QueuesView>, AppError> {
+    Ok(Json(queues_view(&state, &principal.scope).await))
 }
 
-/// `GET /api/v1/live/campaigns`.
+/// `GET /api/v1/live/campaigns`: every campaign the token's scope shows, now.
+#[utoipa::path(
+    get,
+    path = "/api/v1/live/campaigns",
+    tag = "live",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Outbound campaigns now", body = CampaignsView),
+        (status = 401, description = "No or unknown token", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's role may not read live state", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn campaigns(
     State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Arc<Principal>>,
 ) -> Result<Json<CampaignsView>, AppError> {
-    Ok(Json(campaigns_view(&state)))
+    Ok(Json(campaigns_view(&state, &principal.scope)))
 }
 
 /// `GET /api/v1/live/stream`: Server-Sent Events `queues` and
-/// `campaigns` (the bodies of the two GETs) on every change, at most
-/// every 500 ms and at least every second (wait times grow).
+/// `campaigns` (the bodies of the two GETs, scoped the same) on every
+/// change, at most every 500 ms and at least every second (wait times
+/// grow).
+#[utoipa::path(
+    get,
+    path = "/api/v1/live/stream",
+    tag = "live",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "text/event-stream of `queues` and `campaigns` events", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No or unknown token", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's role may not read live state", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Arc<Principal>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let scope = principal.scope.clone();
     let changes = state.live.feed.as_ref().map(LiveFeed::subscribe);
     let stream = futures::stream::unfold(
         (state, changes, true),
-        |(state, mut changes, first)| async move {
-            if !first {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                if let Some(rx) = changes.as_mut() {
-                    let _ = tokio::time::timeout(Duration::from_millis(500), rx.changed()).await;
-                } else {
+        move |(state, mut changes, first)| {
+            let scope = scope.clone();
+            async move {
+                if !first {
                     tokio::time::sleep(Duration::from_millis(500)).await;
+                    if let Some(rx) = changes.as_mut() {
+                        let _ =
+                            tokio::time::timeout(Duration::from_millis(500), rx.changed()).await;
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
                 }
+                let queues = queues_view(&state, &scope).await;
+                let campaigns = campaigns_view(&state, &scope);
+                let events = vec![
+                    Ok(Event::default()
+                        .event("queues")
+                        .json_data(&queues)
+                        .unwrap_or_else(|_| Event::default().event("queues"))),
+                    Ok(Event::default()
+                        .event("campaigns")
+                        .json_data(&campaigns)
+                        .unwrap_or_else(|_| Event::default().event("campaigns"))),
+                ];
+                Some((futures::stream::iter(events), (state, changes, false)))
             }
-            let queues = queues_view(&state).await;
-            let campaigns = campaigns_view(&state);
-            let events = vec![
-                Ok(Event::default()
-                    .event("queues")
-                    .json_data(&queues)
-                    .unwrap_or_else(|_| Event::default().event("queues"))),
-                Ok(Event::default()
-                    .event("campaigns")
-                    .json_data(&campaigns)
-                    .unwrap_or_else(|_| Event::default().event("campaigns"))),
-            ];
-            Some((futures::stream::iter(events), (state, changes, false)))
         },
     );
     use futures::StreamExt;

@@ -1,151 +1,263 @@
-//! The HTTP API (axum). Errors are mapped to responses in exactly one
-//! place, [`AppError`]: 4xx bodies say what was wrong, 5xx bodies stay
-//! generic and the cause is logged.
+//! The HTTP API (axum).
 //!
-//! Modules: [`live`] serves the live state of queues and campaigns (JSON
-//! and Server-Sent Events).
+//! Layers, outermost first: [`request`] (request id, span, access log,
+//! metrics), the body limit (413), then per route [`guard`] (token, rate,
+//! role). Errors become problem documents in one place ([`error`]).
+//!
+//! Modules:
+//! - [`guard`]: the route → permission table and the auth middleware.
+//! - [`request`]: request ids and the access log.
+//! - [`error`]: `AppError` → RFC 9457 problem+json.
+//! - [`json`]: JSON bodies whose faults name field, line and column.
+//! - [`sql_errors`]: whose fault a SQL error is, and where.
+//! - [`limits`]: per-token rate limits and query slots.
+//! - [`live`]: live state of queues and campaigns (JSON and SSE).
+//! - [`metrics`]: Prometheus `/metrics`.
+//! - [`docs`]: the OpenAPI description and its offline docs page.
 
+pub mod docs;
+pub mod error;
+pub mod guard;
+pub mod json;
+pub mod limits;
 pub mod live;
+pub mod metrics;
+pub mod request;
+pub mod sql_errors;
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::Router;
-use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Extension, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use queuelake_engine::EngineError;
+use axum::{Json, Router, middleware};
 use queuelake_engine::output;
-use queuelake_engine::session::QueryEngine;
-use serde::Deserialize;
+use queuelake_engine::session::LakeTables;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+use crate::auth::{Principal, Role, TokenRegistry};
+use crate::sessions::Sessions;
+use error::{AppError, Problem};
+use json::ApiJson;
+use limits::{QuerySlots, Rate, RateLimiter};
 
 /// What handlers share.
 pub struct AppState {
-    /// The SQL session.
-    pub engine: QueryEngine,
+    /// SQL sessions per scope.
+    pub sessions: Sessions,
+    /// The lake's live tables (for ingest metrics).
+    pub tables: LakeTables,
     /// Live state: the AMI feed (if AMI is configured) and today's totals.
     pub live: live::LiveSource,
+    /// The accepted tokens.
+    pub tokens: TokenRegistry,
+    /// Per-token request buckets.
+    pub rate_limiter: RateLimiter,
+    /// The server's default rate per token.
+    pub rate: Rate,
+    /// Slots queries run in (shared with the PostgreSQL port).
+    pub query_slots: QuerySlots,
 }
 
-/// The router of the API.
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
+/// The router of the API; `max_body_bytes` bounds request bodies.
+pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
+    let protected = Router::new()
         .route("/api/v1/sql", post(sql))
         .route("/api/v1/live/queues", get(live::queues))
         .route("/api/v1/live/campaigns", get(live::campaigns))
         .route("/api/v1/live/stream", get(live::stream))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/openapi.json", get(docs::openapi_json))
+        .route("/metrics", get(metrics::metrics))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::authorize,
+        ));
+    Router::new()
+        .merge(protected)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/docs", get(docs::docs_root))
+        .route("/api/v1/docs/", get(docs::docs_file))
+        .route("/api/v1/docs/{*file}", get(docs::docs_file))
+        .route_layer(middleware::from_fn(request::label_route))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(request::track))
         .with_state(state)
 }
 
+async fn not_found() -> AppError {
+    AppError::NotFound("no such route; GET /api/v1/docs/ lists them".into())
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response =
+        AppError::bad_request("this route does not take that method").into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// `GET /healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up", body = String)))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the lake is open and the sources started (the service
+/// binds its port only after both).
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready to serve", body = String)))]
+pub async fn readyz() -> &'static str {
+    "ready"
+}
+
+/// Body of `GET /api/v1/me`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    /// The token's name.
+    name: String,
+    /// Its role.
+    role: Role,
+    /// Queues it may see (absent: all).
+    queues: Option<Vec<String>>,
+    /// Campaigns it may see (absent: all).
+    campaigns: Option<Vec<String>>,
+}
+
+/// `GET /api/v1/me`: who the token is, its role and scope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "operations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn me(Extension(principal): Extension<Arc<Principal>>) -> Json<Me> {
+    use queuelake_engine::scope::Scope;
+    let (queues, campaigns) = match &principal.scope {
+        Scope::All => (None, None),
+        Scope::Only { queues, campaigns } => (
+            Some(queues.iter().cloned().collect()),
+            Some(campaigns.iter().cloned().collect()),
+        ),
+    };
+    Json(Me {
+        name: principal.name.clone(),
+        role: principal.role,
+        queues,
+        campaigns,
+    })
+}
+
 /// Body of `POST /api/v1/sql`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SqlRequest {
-    /// The query.
+pub struct SqlRequest {
+    /// One read-only statement (SELECT, WITH, EXPLAIN, SHOW).
     sql: String,
     /// `json` (default) or `csv`.
     #[serde(default)]
     format: SqlFormat,
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
+/// Result formats of `POST /api/v1/sql`.
+#[derive(Deserialize, Default, Clone, Copy, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum SqlFormat {
+pub enum SqlFormat {
+    /// `{"columns", "rows", "row_count", "elapsed_ms"}`.
     #[default]
     Json,
+    /// CSV with a header row.
     Csv,
 }
 
-async fn sql(
+/// The JSON answer of `POST /api/v1/sql`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SqlResult {
+    /// Name and type of each column.
+    columns: Vec<SqlColumn>,
+    /// The rows, each an array of cells in column order.
+    rows: Vec<Vec<serde_json::Value>>,
+    /// Number of rows.
+    row_count: u64,
+    /// Time taken, in milliseconds.
+    elapsed_ms: f64,
+}
+
+/// A result column.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SqlColumn {
+    /// Its name.
+    name: String,
+    /// Its Arrow type.
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// `POST /api/v1/sql`: one read-only query over the tables and views the
+/// token's scope shows.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sql",
+    tag = "sql",
+    security(("bearer" = [])),
+    request_body = SqlRequest,
+    responses(
+        (status = 200, description = "The result (JSON, or CSV when format = csv)", body = SqlResult),
+        (status = 400, description = "Bad SQL (with line and column), a refused write, a timeout, or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's role may not run SQL", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than [server] max_body_bytes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body has a wrong type or an unknown field (named in `field`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate or the query slots are exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn sql(
     State(state): State<Arc<AppState>>,
-    body: Result<axum::Json<SqlRequest>, JsonRejection>,
+    Extension(principal): Extension<Arc<Principal>>,
+    ApiJson(request): ApiJson<SqlRequest>,
 ) -> Result<Response, AppError> {
-    let axum::Json(request) =
-        body.map_err(|e| AppError::BadRequest(format!("request body: {}", e.body_text())))?;
-    let started = std::time::Instant::now();
-    let result = state.engine.query(&request.sql).await?;
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let engine = state
+        .sessions
+        .for_principal(&principal)
+        .ok_or_else(|| AppError::Internal(format!("no session for {:?}", principal.name)))?;
+    let _slot = match state.query_slots.acquire().await {
+        Ok(slot) => slot,
+        Err(e) => {
+            metrics::record_query("http", metrics::Outcome::Refused, 0.0);
+            return Err(e);
+        }
+    };
+    let started = Instant::now();
+    let result = engine.query(&request.sql).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let outcome = match &result {
+        Ok(_) => metrics::Outcome::Ok,
+        Err(queuelake_engine::EngineError::QueryRefused(_)) => metrics::Outcome::Refused,
+        Err(_) => metrics::Outcome::Error,
+    };
+    metrics::record_query("http", outcome, seconds);
+    let result = result?;
     match request.format {
         SqlFormat::Json => {
             let mut value = output::to_json(&result)?;
-            value["elapsed_ms"] = json!(elapsed_ms);
-            Ok(axum::Json(value).into_response())
+            value["elapsed_ms"] = json!(seconds * 1000.0);
+            Ok(Json(value).into_response())
         }
         SqlFormat::Csv => Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
             output::to_csv(&result)?,
         )
             .into_response()),
-    }
-}
-
-/// Every error a handler can return.
-#[derive(Debug)]
-pub enum AppError {
-    /// The request is wrong; the message says how.
-    BadRequest(String),
-    /// Something failed on our side.
-    Internal(String),
-}
-
-impl From<EngineError> for AppError {
-    fn from(e: EngineError) -> Self {
-        use datafusion_error_kind::is_user_error;
-        match &e {
-            EngineError::QueryRefused(_)
-            | EngineError::QueryTimeout(_)
-            | EngineError::InvalidSetting { .. } => AppError::BadRequest(e.to_string()),
-            EngineError::DataFusion(df) if is_user_error(df) => {
-                AppError::BadRequest(df.strip_backtrace())
-            }
-            _ => AppError::Internal(e.to_string()),
-        }
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let (status, detail) = match self {
-            AppError::BadRequest(msg) => (StatusCode::BAD_REQUEST, msg),
-            AppError::Internal(cause) => {
-                tracing::error!(%cause, "request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error; see the server log".to_string(),
-                )
-            }
-        };
-        let body = json!({"type": "about:blank", "title": status.canonical_reason(), "status": status.as_u16(), "detail": detail});
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
-    }
-}
-
-/// Which DataFusion errors are the query's fault.
-mod datafusion_error_kind {
-    use datafusion::error::DataFusionError;
-
-    /// Planning, SQL, schema, arrow (casts, division by zero), execution and
-    /// resource limits are the query's; I/O, object store and internal
-    /// errors are ours.
-    pub fn is_user_error(e: &DataFusionError) -> bool {
-        match e {
-            DataFusionError::Context(_, inner) => is_user_error(inner),
-            DataFusionError::Diagnostic(_, inner) => is_user_error(inner),
-            DataFusionError::Internal(_)
-            | DataFusionError::IoError(_)
-            | DataFusionError::ObjectStore(_)
-            | DataFusionError::External(_)
-            | DataFusionError::ParquetError(_) => false,
-            _ => true,
-        }
     }
 }

@@ -31,10 +31,15 @@ pub struct DeadLetter {
     pub line_hex: String,
 }
 
+/// The counter of dead letters recorded, labelled by `table`.
+pub const DEAD_LETTERS_METRIC: &str = "queuelake_dead_letters_total";
+
 /// The dead-letter file of one lake.
 #[derive(Debug)]
 pub struct DeadLetters {
     path: PathBuf,
+    /// The table whose lines these are (the metric's label).
+    table: String,
     seen: HashSet<(String, u64)>,
     file: Option<File>,
 }
@@ -58,8 +63,12 @@ impl DeadLetters {
                 }
             }
         }
+        // queuelake_dead_letters_total counts what the file holds.
+        metrics::counter!(DEAD_LETTERS_METRIC, "table" => table.to_owned())
+            .absolute(seen.len() as u64);
         Ok(DeadLetters {
             path,
+            table: table.to_owned(),
             seen,
             file: None,
         })
@@ -69,6 +78,7 @@ impl DeadLetters {
     pub(crate) fn detached() -> Self {
         DeadLetters {
             path: PathBuf::new(),
+            table: String::new(),
             seen: HashSet::new(),
             file: None,
         }
@@ -108,6 +118,7 @@ impl DeadLetters {
         if let Some(file) = self.file.as_mut() {
             file.write_all(&json).map_err(err)?;
         }
+        metrics::counter!(DEAD_LETTERS_METRIC, "table" => self.table.clone()).increment(1);
         Ok(true)
     }
 
