@@ -20,3 +20,4 @@ python3 bench/duckdb_convert.py target/bench/queue_log_30d
 
 # Crash safety at scale: 200 kill -9 during backfill, 50 during the tail.
 QUEUELAKE_KILLS=200 QUEUELAKE_TAIL_KILLS=50 cargo test --release --workspace --test e2e kill_9 -- --nocapture
+bench/api_load.sh 20 64

@@ -26,11 +26,8 @@ now=$(date +%s)
 "$BIN" serve --data "$work/lake" --queue-log "$work/queue_log" \
   --listen 127.0.0.1:0 --no-pg > "$work/out" 2> "$work/err" &
 pid=$!
-for _ in $(seq 1 100); do
-  grep -q '^listening on ' "$work/out" 2>/dev/null && break
-  sleep 0.1
-done
-address=$(sed -n 's/^listening on //p' "$work/out")
+. scripts/serve-address.sh
+address=$(serve_address "$work/out")
 token=$(sed -n 's/^admin token: //p' "$work/out")
 [ -n "$address" ] && [ -n "$token" ] || { cat "$work/err"; exit 1; }
 
@@ -40,7 +37,7 @@ st run "$work/openapi.json" --url "$address" \
   -H "Authorization: Bearer $token" \
   --checks all \
   --exclude-checks positive_data_acceptance \
-  --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" \
+  --max-examples "${SCHEMATHESIS_EXAMPLES:-200}" \
   --exclude-path /api/v1/live/stream \
   --request-timeout 30
 echo "schemathesis: no 5xx, responses match the description"

@@ -3,9 +3,11 @@
 //! documented (with its unit) in the annotated file `queuelake init`
 //! writes ([`crate::commands::init::TEMPLATE`]).
 //!
-//! Precedence, highest first: command-line flags, `QUEUELAKE_…`
-//! environment variables (each flag names its variable in `--help`), this
-//! file, built-in defaults. Tokens come from the file only.
+//! Precedence, highest first: command-line flags and their `QUEUELAKE_…`
+//! variables (each flag names its variable in `--help`), then
+//! `QUEUELAKE_<SECTION>__<KEY>` variables (any key of any section, e.g.
+//! `QUEUELAKE_SERVER__REQUESTS_PER_SECOND=0`), then this file, then
+//! built-in defaults. Tokens come from the file only.
 //!
 //! `version` is the file's layout version; a later layout will read older
 //! versions and say what changed, and refuses versions it does not know.
@@ -204,16 +206,59 @@ impl Default for IngestSection {
 }
 
 impl ConfigFile {
-    /// Reads and checks the file at `path`.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    /// The configuration of the file at `path` (or the defaults) with the
+    /// process's `QUEUELAKE_<SECTION>__<KEY>` variables over it, checked.
+    pub fn resolve(path: Option<&Path>) -> anyhow::Result<Self> {
+        let text = match path {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?,
+            None => format!("version = {CONFIG_VERSION}\n"),
+        };
+        let origin = path.map_or("the defaults".to_owned(), |p| p.display().to_string());
+        Self::parse_with_env(&text, std::env::vars()).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
     }
 
     /// Parses and checks a file's text.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let config: ConfigFile = toml::from_str(text)?;
+        Self::parse_with_env(text, std::iter::empty())
+    }
+
+    /// Parses a file's text, sets the `QUEUELAKE_<SECTION>__<KEY>`
+    /// variables among `env` over it, and checks the result.
+    pub fn parse_with_env(
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut table: toml::Table = toml::from_str(text)?;
+        for (name, raw) in env {
+            let Some(path) = name.strip_prefix("QUEUELAKE_") else {
+                continue;
+            };
+            let Some((section, key)) = path.split_once("__") else {
+                continue; // a flag's variable, read by clap
+            };
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            if section == "tokens" || key.is_empty() || key.contains("__") {
+                anyhow::bail!(
+                    "{name}: set a [section] key, as QUEUELAKE_SECTION__KEY (tokens come from the file only)"
+                );
+            }
+            // A TOML value when it reads as one (numbers, booleans, lists), else text.
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(raw));
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(section_table) = entry else {
+                anyhow::bail!("{name}: {section} is not a section");
+            };
+            section_table.insert(key, value);
+        }
+        let config: ConfigFile = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
         if config.version != CONFIG_VERSION {
             anyhow::bail!(
                 "version {} is not one this build reads (it reads {CONFIG_VERSION})",
@@ -292,6 +337,44 @@ mod tests {
         assert_eq!(config.query.max_concurrent, 4);
         assert_eq!(config.kpi.time_zone, "Europe/Madrid");
         assert_eq!(config.tokens.len(), 1);
+    }
+
+    #[test]
+    fn section_variables_override_the_file_and_are_checked_like_it() {
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        let config = ConfigFile::parse_with_env(
+            "version = 1\n[server]\nburst = 7\nrequests_per_second = 9\n",
+            env(&[
+                ("QUEUELAKE_SERVER__REQUESTS_PER_SECOND", "0"),
+                ("QUEUELAKE_SERVER__LISTEN", "0.0.0.0:9090"),
+                ("QUEUELAKE_KPI__TIME_ZONE", "Europe/Paris"),
+                ("QUEUELAKE_LISTEN", "ignored: a flag's variable"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.requests_per_second, 0);
+        assert_eq!(config.server.burst, 7);
+        assert_eq!(config.server.listen.port(), 9090);
+        assert_eq!(config.kpi.time_zone, "Europe/Paris");
+        let err =
+            ConfigFile::parse_with_env("version = 1\n", env(&[("QUEUELAKE_SERVER__BURSTS", "1")]))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("bursts"), "{err}");
+        let err = ConfigFile::parse_with_env(
+            "version = 1\n",
+            env(&[("QUEUELAKE_QUERY__TIMEOUT_MS", "soon")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("timeout_ms") || err.contains("soon"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod backfill;
 mod demo;
 mod emulator;
 mod kpi;
+mod operations;
 mod postgres;
 mod rollup;
 mod sql_guard;

@@ -80,7 +80,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let mut kpi = args.kpi.kpi(&KpiSettings::default());
     kpi.time_zone = "UTC".into(); // the demo contact center's clock is UTC
-    let defaults = ConfigFile::default();
+    // QUEUELAKE_<SECTION>__<KEY> variables apply to the demo too.
+    let defaults = ConfigFile::resolve(None)?;
     let service = Service::start(ServiceConfig {
         data: lake_dir,
         queue_log: QueueLogInput::File(emulator.queue_log().clone()),

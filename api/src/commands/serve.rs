@@ -93,10 +93,7 @@ impl ServiceConfig {
     /// The configuration `serve`'s flags give, over its configuration
     /// file's (flags and environment variables win).
     pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
-        let file = match &args.config {
-            Some(path) => ConfigFile::load(path)?,
-            None => ConfigFile::default(),
-        };
+        let file = ConfigFile::resolve(args.config.as_deref())?;
         let mut file = file;
         let section = std::mem::take(&mut file.queue_log);
         let table = args
@@ -533,7 +530,11 @@ async fn ami_events_writer(lake: &Lake, lock: &WriterLock) -> anyhow::Result<Tab
 async fn store_closed_days(mut rollup: CallsRollup, tables: LakeTables, period: Duration) {
     loop {
         let started = std::time::Instant::now();
-        match rollup.refresh(&tables.queue_log.snapshot()).await {
+        let refreshed = rollup.refresh(&tables.queue_log.snapshot()).await;
+        let outcome = if refreshed.is_ok() { "ok" } else { "failed" };
+        metrics::counter!("queuelake_jobs_total", "job" => "calls_rollup", "outcome" => outcome)
+            .increment(1);
+        match refreshed {
             Ok(report) if report.days > 0 => {
                 if let Err(e) = tables.calls_by_day.publish_commit(rollup.snapshot(), 0) {
                     tracing::error!(error = %e, "could not publish stored days of calls");

@@ -12,6 +12,7 @@
 //! | `queuelake_ami_connected` | gauge | 1 when the AMI link is live |
 //! | `queuelake_ami_disconnects_total`, `queuelake_ami_resyncs_total`, `queuelake_ami_events_total` | counter | |
 //! | `queuelake_postgres_wire_connections` | gauge | open PostgreSQL-wire connections |
+//! | `queuelake_jobs_total` | counter | `job` (`calls_rollup`: storing closed days), `outcome` (`ok`, `failed`) |
 //!
 //! Counters kept elsewhere (rows pushed, AMI link) are read at scrape time.
 
