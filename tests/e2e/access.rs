@@ -513,6 +513,28 @@ const METABASE_QUERIES: &[&str] = &[
       WHERE ("n"."nspname" !~ '^pg_') AND ("n"."nspname" <> 'information_schema')
         AND c.relkind IN ('r', 'p', 'v', 'f', 'm')
       ORDER BY "type" ASC, "schema" ASC, "name" ASC"#,
+    r#"with table_privileges as (
+         select
+           NULL as role,
+           t.schemaname as schema,
+           t.objectname as table,
+           pg_catalog.has_any_column_privilege(current_user, '"' || replace(t.schemaname, '"', '""') || '"' || '.' || '"' || replace(t.objectname, '"', '""') || '"',  'update') as update,
+           pg_catalog.has_any_column_privilege(current_user, '"' || replace(t.schemaname, '"', '""') || '"' || '.' || '"' || replace(t.objectname, '"', '""') || '"',  'select') as select,
+           pg_catalog.has_any_column_privilege(current_user, '"' || replace(t.schemaname, '"', '""') || '"' || '.' || '"' || replace(t.objectname, '"', '""') || '"',  'insert') as insert,
+           pg_catalog.has_table_privilege(     current_user, '"' || replace(t.schemaname, '"', '""') || '"' || '.' || '"' || replace(t.objectname, '"', '""') || '"',  'delete') as delete
+         from (
+           select schemaname, tablename as objectname from pg_catalog.pg_tables
+           union
+           select schemaname, viewname as objectname from pg_catalog.pg_views
+           union
+           select schemaname, matviewname as objectname from pg_catalog.pg_matviews
+         ) t
+         where t.schemaname !~ '^pg_'
+           and t.schemaname <> 'information_schema'
+           and pg_catalog.has_schema_privilege(current_user, t.schemaname, 'usage')
+        )
+        select t.*
+        from table_privileges t"#,
     "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
     "show timezone",
 ];

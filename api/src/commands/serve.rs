@@ -93,8 +93,7 @@ impl ServiceConfig {
     /// The configuration `serve`'s flags give, over its configuration
     /// file's (flags and environment variables win).
     pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
-        let file = ConfigFile::resolve(args.config.as_deref())?;
-        let mut file = file;
+        let mut file = ConfigFile::resolve(args.config.as_deref())?;
         let section = std::mem::take(&mut file.queue_log);
         let table = args
             .table
