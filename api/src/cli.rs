@@ -34,6 +34,60 @@ pub enum Command {
     /// Make a new API token: prints the token once and the `[[tokens]]`
     /// entry to add to queuelake.toml.
     Token(TokenArgs),
+    /// Agents an interval needs for a service-level or ASA target (Erlang C
+    /// or Erlang A).
+    Staff(StaffArgs),
+}
+
+/// The queueing model of `staff`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffMethod {
+    /// Callers never hang up.
+    ErlangC,
+    /// Callers hang up after an exponential patience (`--patience`).
+    ErlangA,
+}
+
+/// Output formats of `staff`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffFormat {
+    /// One JSON object.
+    Json,
+    /// Lines of `name: value`.
+    Text,
+}
+
+/// `queuelake staff`: one interval.
+#[derive(clap::Args, Debug)]
+pub struct StaffArgs {
+    /// Calls offered in the interval.
+    #[arg(long)]
+    pub volume: f64,
+    /// Average handle time, seconds.
+    #[arg(long)]
+    pub aht: f64,
+    /// Interval length, minutes.
+    #[arg(long, default_value_t = 30.0)]
+    pub interval_min: f64,
+    /// The target: `80/20` (80 % answered within 20 s) or `asa=30` (answered
+    /// calls wait 30 s on average at most).
+    #[arg(long, default_value = "80/20")]
+    pub target: String,
+    /// The model.
+    #[arg(long, value_enum, default_value_t = StaffMethod::ErlangC)]
+    pub method: StaffMethod,
+    /// Mean patience of callers, seconds (Erlang A).
+    #[arg(long)]
+    pub patience: Option<f64>,
+    /// Share of paid time not on the phones (0.3 = 30 %).
+    #[arg(long, default_value_t = 0.0)]
+    pub shrinkage: f64,
+    /// Highest share of agents' time on calls.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_occupancy: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StaffFormat::Json)]
+    pub format: StaffFormat,
 }
 
 /// `queuelake token`.

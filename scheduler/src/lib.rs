@@ -4,6 +4,11 @@
 //! Modules:
 //! - [`erlang`]: Erlang B and C (M/M/N) — probability of waiting, service
 //!   level, ASA, occupancy, and the agents a service-level target needs.
+//! - [`erlang_a`]: Erlang A (M/M/N+M, callers abandon) — abandonment,
+//!   service level, ASA, occupancy, exact and stable in f64.
+//! - [`staffing`]: an interval's requirement — the least agents meeting a
+//!   service-level or ASA target under an occupancy cap, and shrinkage.
+//! - [`special`]: log gamma and the regularized incomplete beta.
 //! - [`sim`]: a discrete-event simulation of an Asterisk contact center
 //!   (queues, agents, shifts, outbound campaigns), deterministic by seed;
 //!   it drives the emulator and checks the math above.
@@ -11,4 +16,7 @@
 //! Shift scheduling and dialer pacing join this crate with their issues.
 
 pub mod erlang;
+pub mod erlang_a;
 pub mod sim;
+pub mod special;
+pub mod staffing;

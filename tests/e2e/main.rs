@@ -14,5 +14,6 @@ mod operations;
 mod postgres;
 mod rollup;
 mod sql_guard;
+mod staffing;
 mod support;
 mod tail;

@@ -5,6 +5,7 @@ mod ingest;
 pub mod init;
 mod serve;
 mod sql;
+mod staff;
 mod token;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args).await,
         Command::Init(args) => init::run(args),
         Command::Token(args) => token::run(args),
+        Command::Staff(args) => staff::run(&args),
     }
 }
 
