@@ -142,42 +142,64 @@ impl AbandonLoad {
                 occupancy: 0.0,
             };
         }
+        // Weights relative to state N (all agents busy, nobody queued):
+        // the states up to N weigh 1/B(N, A) together (Erlang B, by its
+        // recurrence), the queue states j ≥ 1 weigh
+        // r_j = Π_{i=1..j} λ/(Nμ + iθ), walked in log space.
+        let blocking = crate::erlang::Load {
+            erlangs: self.erlangs(),
+            aht_s: self.aht_s,
+        }
+        .blocking(agents);
+        if blocking < f64::MIN_POSITIVE {
+            // So many agents that all busy is below f64's range: nobody waits.
+            return ErlangA {
+                wait_probability: 0.0,
+                abandon_probability: 0.0,
+                mean_wait_s: 0.0,
+                asa_s: 0.0,
+                service_level: 1.0,
+                service_level_answered: 1.0,
+                wait_within: 1.0,
+                occupancy: self.erlangs() / n,
+            };
+        }
+        let ln_head = -blocking.ln(); // ln(Σ_{k≤N} w_k / w_N)
         let ln_lambda = lambda.ln();
-        // The log weights of states k = 0, 1, … (k < N: a free agent;
-        // k = N + j: j callers queued), through `visit`; walked twice, for
-        // the normaliser and for the sums, so nothing is stored.
-        let walk = |visit: &mut dyn FnMut(Option<u64>, f64)| {
-            let agents = u64::from(agents);
-            let (mut lw, mut peak) = (0.0f64, 0.0f64);
-            visit(None, 0.0);
-            let mut k: u64 = 0;
+        // ln r_j for j = 0, 1, … through `visit`; walked twice (normaliser,
+        // then sums), so nothing is stored. Stops once the terms fall
+        // below 1e-35 of the largest mass and keep falling.
+        let walk = |visit: &mut dyn FnMut(u64, f64)| {
+            let (mut lr, mut peak) = (0.0f64, ln_head);
+            visit(0, 0.0);
+            let mut j: u64 = 0;
             loop {
-                k += 1;
-                // Deaths: k·μ while an agent is free, then N·μ + j·θ.
-                let death = if k <= agents {
-                    k as f64 * mu
-                } else {
-                    n * mu + (k - agents) as f64 * theta
-                };
-                lw += ln_lambda - death.ln();
-                peak = peak.max(lw);
-                visit(k.checked_sub(agents), lw);
-                if k > agents && death > lambda && lw < peak + NEGLIGIBLE {
+                j += 1;
+                let death = n * mu + j as f64 * theta;
+                lr += ln_lambda - death.ln();
+                peak = peak.max(lr);
+                visit(j, lr);
+                if death > lambda && lr < peak + NEGLIGIBLE {
                     break;
                 }
             }
         };
-        // Normaliser by streaming log-sum-exp.
-        let (mut max, mut sum) = (f64::NEG_INFINITY, 0.0);
-        walk(&mut |_, lw| {
-            if lw > max {
-                sum = sum * (max - lw).exp() + 1.0;
-                max = lw;
+        // ln(Z / w_N) = ln(1/B + Σ_{j≥1} r_j), by streaming log-sum-exp.
+        let (mut max, mut sum) = (ln_head, 1.0);
+        walk(&mut |j, lr| {
+            if j == 0 {
+                return; // w_N is inside 1/B
+            }
+            if lr > max {
+                sum = sum * (max - lr).exp() + 1.0;
+                max = lr;
             } else {
-                sum += (lw - max).exp();
+                sum += (lr - max).exp();
             }
         });
         let ln_total = max + sum.ln();
+        // The free states k < N: (1/B − 1) of w_N.
+        let free = ((-blocking).ln_1p() + ln_head - ln_total).exp();
 
         let c = n * mu / theta;
         let p = -(-theta * threshold_s).exp_m1();
@@ -190,15 +212,11 @@ impl AbandonLoad {
         let first = |b: f64| (-(b * ln_q).exp_m1(), b.ln() + ln_p + b * ln_q);
         let mut served_by_t = first(c + 1.0); // (I_p(j+1, c+1), ln T(j+1))
         let mut offered_by_t = first(c); // (I_p(j+1, c), ln T(j+1))
-        let (mut free, mut waiting, mut abandon, mut served_wait, mut served_within, mut late) =
-            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        let (mut waiting, mut abandon, mut served_wait, mut served_within, mut late) =
+            (0.0, 0.0, 0.0, 0.0, 0.0);
         let mut wait_sum = 0.0; // Σ_{i=0..j} 1/(θ(c+i+1))
-        walk(&mut |queued, lw| {
-            let pi = (lw - ln_total).exp();
-            let Some(j) = queued else {
-                free += pi;
-                return;
-            };
+        walk(&mut |j, lr| {
+            let pi = (lr - ln_total).exp();
             let j = j as f64;
             wait_sum += 1.0 / (theta * (c + j + 1.0));
             let served = c / (c + j + 1.0);
@@ -231,7 +249,8 @@ impl AbandonLoad {
                 0.0
             },
             wait_within: 1.0 - late,
-            occupancy: self.erlangs() * answered / n,
+            // Carried load over agents (rounding can pass 1 in overload).
+            occupancy: (self.erlangs() * answered / n).min(1.0),
         }
     }
 }

@@ -3,8 +3,8 @@
 //! Erlang C or Erlang A, and what to schedule after shrinkage.
 //!
 //! Erlang C searches upward from the load, one Erlang B recurrence step
-//! per candidate. Erlang A doubles up until the target is met, then
-//! bisects. Every measure used is monotone in the number of agents
+//! per candidate. Erlang A brackets Erlang C's answer by doubling steps,
+//! then bisects. Every measure used is monotone in the number of agents
 //! (service level rises, ASA and occupancy fall), so the answer is the
 //! least that meets the target (property-tested).
 
@@ -251,16 +251,46 @@ impl Requirement {
                 .ok_or(StaffingError::Unreachable(MAX_AGENTS))?;
             return Ok(self.answer(agents, measures));
         }
-        let mut high = low;
-        let best = loop {
-            if let Some(m) = self.meets(demand, high) {
-                break m;
+        // Erlang A: bracket around Erlang C's answer for the same target
+        // (abandonment moves the answer a little either way; starting low
+        // would walk huge queues of badly understaffed candidates).
+        let guess = Requirement {
+            method: Method::ErlangC,
+            max_occupancy: 1.0,
+            ..*self
+        }
+        .staff_erlang_c(demand, 1)
+        .map_or(low, |(agents, _)| agents);
+        let (mut below, mut high, mut best) = (low - 1, guess, None);
+        let mut step = 1u32;
+        while best.is_none() {
+            match self.meets(demand, high) {
+                Some(m) => best = Some(m),
+                None if high >= MAX_AGENTS => return Err(StaffingError::Unreachable(MAX_AGENTS)),
+                None => {
+                    below = below.max(high);
+                    high = high.saturating_add(step).min(MAX_AGENTS);
+                    step = step.saturating_mul(2);
+                }
             }
-            if high >= MAX_AGENTS {
-                return Err(StaffingError::Unreachable(MAX_AGENTS));
+        }
+        // Step down from a meeting guess until a candidate fails.
+        let mut step = 1u32;
+        let mut probe = high;
+        while probe > below + 1 {
+            let candidate = probe.saturating_sub(step).max(below + 1);
+            match self.meets(demand, candidate) {
+                Some(m) => {
+                    (high, best, probe) = (candidate, Some(m), candidate);
+                    step = step.saturating_mul(2);
+                }
+                None => {
+                    below = candidate;
+                    break;
+                }
             }
-            high = high.saturating_mul(2).min(MAX_AGENTS);
-        };
+        }
+        let (low, best) = (below + 1, best.ok_or(StaffingError::Unreachable(high))?);
         // Bisect (low − 1, high]: high meets, low − 1 does not.
         let (mut fails, mut meets, mut measures) = (low - 1, high, best);
         while meets - fails > 1 {
