@@ -90,6 +90,22 @@ impl AbandonLoad {
     }
 }
 
+impl ErlangA {
+    /// Every call answered at once, agents busy `occupancy` of the time.
+    fn nobody_waits(occupancy: f64) -> Self {
+        ErlangA {
+            wait_probability: 0.0,
+            abandon_probability: 0.0,
+            mean_wait_s: 0.0,
+            asa_s: 0.0,
+            service_level: 1.0,
+            service_level_answered: 1.0,
+            wait_within: 1.0,
+            occupancy,
+        }
+    }
+}
+
 /// `ln(1e-35)`: tail terms below this share of the largest are dropped.
 const NEGLIGIBLE: f64 = -80.590_486_6;
 
@@ -115,16 +131,7 @@ impl AbandonLoad {
         let (mu, theta) = (1.0 / self.aht_s, 1.0 / self.patience_s);
         let n = f64::from(agents);
         if lambda <= 0.0 {
-            return ErlangA {
-                wait_probability: 0.0,
-                abandon_probability: 0.0,
-                mean_wait_s: 0.0,
-                asa_s: 0.0,
-                service_level: 1.0,
-                service_level_answered: 1.0,
-                wait_within: 1.0,
-                occupancy: 0.0,
-            };
+            return ErlangA::nobody_waits(0.0);
         }
         if self.patience_s.is_infinite() {
             return self.without_abandonment(agents, threshold_s);
@@ -153,16 +160,7 @@ impl AbandonLoad {
         .blocking(agents);
         if blocking < f64::MIN_POSITIVE {
             // So many agents that all busy is below f64's range: nobody waits.
-            return ErlangA {
-                wait_probability: 0.0,
-                abandon_probability: 0.0,
-                mean_wait_s: 0.0,
-                asa_s: 0.0,
-                service_level: 1.0,
-                service_level_answered: 1.0,
-                wait_within: 1.0,
-                occupancy: self.erlangs() / n,
-            };
+            return ErlangA::nobody_waits(self.erlangs() / n);
         }
         let ln_head = -blocking.ln(); // ln(Σ_{k≤N} w_k / w_N)
         let ln_lambda = lambda.ln();
