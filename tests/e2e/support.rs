@@ -22,26 +22,9 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// The shared real-data folder (`QUEUELAKE_SHARED`, default `../shared`
-/// beside the checkout). `None` when absent, except under CI, where a
-/// missing folder fails the test instead of skipping it.
+/// The shared real-data folder (see `queuelake_testkit::shared`).
 pub fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("QUEUELAKE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    if dir.join("fixtures").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the shared fixtures are missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "shared fixtures not found at {}; real-data checks skipped outside CI",
-        dir.display()
-    );
-    None
+    queuelake_testkit::shared("fixtures")
 }
 
 /// Runs the binary and returns its output.

@@ -6,29 +6,10 @@ use queuelake_scheduler::erlang::Load;
 use queuelake_scheduler::erlang_a::AbandonLoad;
 use queuelake_scheduler::staffing::{Demand, Method, Requirement, Target};
 
-/// A file of the shared folder (`QUEUELAKE_SHARED`, default `../shared`
-/// beside the checkout); `None` when absent outside CI, a failure under
-/// `CI=true`.
+/// A file of the shared folder (see `queuelake_testkit::shared`).
 fn shared_file(relative: &str) -> Option<String> {
-    let dir = std::env::var_os("QUEUELAKE_SHARED")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let path = dir.join(relative);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {} is unreadable: {e}",
-                path.display()
-            );
-            eprintln!(
-                "{} not found; reference checks skipped outside CI",
-                path.display()
-            );
-            None
-        }
-    }
+    let dir = queuelake_testkit::shared(relative)?;
+    Some(std::fs::read_to_string(dir.join(relative)).expect("readable reference table"))
 }
 
 fn close(got: f64, want: f64, line: &str, what: &str) {

@@ -18,22 +18,7 @@ use queuelake_ami::session::{Output, Session, SessionConfig};
 use queuelake_ami::{Decoder, Frame, Limits};
 
 fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("QUEUELAKE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.join("fixtures/ami").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the shared fixtures are missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "shared fixtures not found at {}; skipped outside CI",
-        dir.display()
-    );
-    None
+    queuelake_testkit::shared("fixtures/ami")
 }
 
 /// The concatenated Go string literals of goami2's fixture file.
