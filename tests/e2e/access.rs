@@ -666,6 +666,8 @@ fn bad_requests_get_their_documented_problem_documents() {
     assert!(headers.contains("application/problem+json"), "{headers}");
     let (status, p) = problem(request(port, "GET", "/api/v1/nothing", Some(&analyst), ""));
     assert_eq!(status, 404, "{p}");
+    let (status, p) = problem(request(port, "PUT", "/api/v1/sql", Some(&analyst), "{}"));
+    assert_eq!((status, p["status"].as_u64()), (405, Some(405)), "{p}");
 
     // The token's rate: 2 at once, then 429 with Retry-After.
     let limited = token_of("limited");

@@ -62,6 +62,8 @@ pub enum AppError {
     Forbidden(String),
     /// No such resource.
     NotFound(String),
+    /// The route does not take this method.
+    MethodNotAllowed(String),
     /// The body is larger than allowed.
     PayloadTooLarge(String),
     /// The body is not JSON.
@@ -104,6 +106,7 @@ impl AppError {
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -136,6 +139,7 @@ impl AppError {
             AppError::Unauthenticated(d)
             | AppError::Forbidden(d)
             | AppError::NotFound(d)
+            | AppError::MethodNotAllowed(d)
             | AppError::PayloadTooLarge(d)
             | AppError::UnsupportedMediaType(d) => (d, Location::default()),
         };

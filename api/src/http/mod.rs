@@ -95,11 +95,8 @@ async fn not_found() -> AppError {
     AppError::NotFound("no such route; GET /api/v1/docs/ lists them".into())
 }
 
-async fn method_not_allowed() -> Response {
-    let mut response =
-        AppError::bad_request("this route does not take that method").into_response();
-    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
-    response
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed("this route does not take that method".into())
 }
 
 /// `GET /healthz`: the process answers.
