@@ -37,6 +37,41 @@ pub enum Command {
     /// Agents an interval needs for a service-level or ASA target (Erlang C
     /// or Erlang A).
     Staff(StaffArgs),
+    /// Forecast interval call volumes, from the lake or a `timestamp,count` CSV.
+    Forecast(ForecastArgs),
+}
+
+/// Output formats of `forecast`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForecastFormat {
+    /// `interval_start,volume,volume_lo,volume_hi` (with `queue` first from the lake).
+    Csv,
+    /// The model, its backtest and the intervals.
+    Json,
+}
+
+/// `queuelake forecast`.
+#[derive(clap::Args, Debug)]
+#[group(id = "forecast_source", required = true, multiple = false)]
+pub struct ForecastArgs {
+    /// A plain `timestamp,count` CSV exported from another system.
+    #[arg(long, group = "forecast_source")]
+    pub from_csv: Option<PathBuf>,
+    /// The lake: offered calls per queue from `interval_stats`.
+    #[arg(long, env = "QUEUELAKE_DATA", group = "forecast_source")]
+    pub data: Option<PathBuf>,
+    /// Only this queue (from the lake).
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// How far ahead: `2w`, `10d`, `36h` (at most 6 weeks).
+    #[arg(long, default_value = "2w")]
+    pub horizon: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ForecastFormat::Csv)]
+    pub format: ForecastFormat,
+    /// KPI settings (interval length and time zone of the lake's intervals).
+    #[command(flatten)]
+    pub kpi: KpiArgs,
 }
 
 /// The queueing model of `staff`.

@@ -12,6 +12,7 @@
 //!   sMAPE over the intervals that were open.
 //! - [`backtest`]: a model's accuracy on held-out weeks, and over rolling
 //!   origins.
+//! - [`choose`]: the model for a series, by rolling-origin backtest.
 //!
 //! Models chosen per queue by backtest, MSTL/ETS and AHT forecasts join
 //! with the rest of the forecasting step.
@@ -19,6 +20,7 @@
 pub mod accuracy;
 pub mod backtest;
 pub mod baselines;
+pub mod choose;
 pub mod series;
 pub mod text;
 

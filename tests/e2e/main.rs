@@ -9,6 +9,7 @@ mod ami_serve;
 mod backfill;
 mod demo;
 mod emulator;
+mod forecast;
 mod kpi;
 mod operations;
 mod postgres;

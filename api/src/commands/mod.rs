@@ -1,6 +1,7 @@
 //! One module per subcommand, and what they share.
 
 mod demo;
+mod forecast;
 mod ingest;
 pub mod init;
 mod serve;
@@ -30,6 +31,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(args),
         Command::Token(args) => token::run(args),
         Command::Staff(args) => staff::run(&args),
+        Command::Forecast(args) => forecast::run(args).await,
     }
 }
 

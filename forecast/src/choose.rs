@@ -1,0 +1,85 @@
+//! Picking a model for a series: each candidate is backtested over
+//! rolling origins at the planning horizon, and the lowest mean MASE wins
+//! (ties go to the earlier, simpler candidate).
+
+use crate::accuracy::Accuracy;
+use crate::backtest::{mean, rolling};
+use crate::{Model, Series};
+
+/// A candidate's backtest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The model's name.
+    pub model: String,
+    /// Its mean scores over the origins; `None` when the history was too
+    /// short to score it.
+    pub accuracy: Option<Accuracy>,
+}
+
+/// The winner and every candidate's scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// Index of the chosen model in the candidates.
+    pub index: usize,
+    /// Each candidate, in the order given.
+    pub candidates: Vec<Candidate>,
+}
+
+/// Backtests `models` on `series` at `horizon` intervals over `origins`
+/// rolling origins and picks the lowest mean MASE. With no scorable
+/// candidate (a short history), the last candidate is chosen (callers
+/// list the most robust model last).
+pub fn choose(models: &[&dyn Model], series: &Series, horizon: usize, origins: usize) -> Choice {
+    let candidates: Vec<Candidate> = models
+        .iter()
+        .map(|m| Candidate {
+            model: m.name().to_owned(),
+            accuracy: mean(&rolling(*m, series, horizon, origins)),
+        })
+        .collect();
+    let index = candidates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((i, c.accuracy?.mase)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(models.len().saturating_sub(1), |(i, _)| i);
+    Choice { index, candidates }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baselines::SameIntervalMean;
+
+    #[test]
+    fn the_lower_backtest_error_wins() {
+        // Weekly pattern with noise that alternates week by week: the
+        // four-week mean smooths it, last week's value carries it.
+        let week = 4usize;
+        let mut values = Vec::new();
+        for w in 0..12 {
+            for s in 0..week {
+                let noise = if w % 2 == 0 { 3.0 } else { -3.0 };
+                values.push(Some(10.0 * (s + 1) as f64 + noise));
+            }
+        }
+        let series = Series {
+            start_s: 0,
+            step_s: crate::series::WEEK_S / week as i64,
+            values,
+        };
+        let naive = SameIntervalMean::SEASONAL_NAIVE;
+        let four = SameIntervalMean::FOUR_WEEK_MEAN;
+        let choice = choose(&[&naive, &four], &series, week, 3);
+        assert_eq!(choice.index, 1, "{choice:?}");
+        let scores: Vec<f64> = choice
+            .candidates
+            .iter()
+            .map(|c| c.accuracy.unwrap().mase)
+            .collect();
+        assert!(scores[1] < scores[0], "{scores:?}");
+        // Too short to backtest: the last candidate.
+        let short = series.head(week);
+        assert_eq!(choose(&[&naive, &four], &short, week, 3).index, 1);
+    }
+}
