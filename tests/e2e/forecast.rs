@@ -26,15 +26,18 @@ fn forecasts_from_a_csv_skip_closed_hours_and_average_the_last_four_weeks() {
     let path = dir.path().join("calls.csv");
     std::fs::write(&path, shop_csv()).unwrap();
     let file = path.to_str().unwrap();
-    let out = ok(&[
-        "forecast",
-        "--from-csv",
-        file,
-        "--horizon",
-        "1w",
-        "--format",
-        "csv",
-    ]);
+    let week_ahead = |format: &str| {
+        ok(&[
+            "forecast",
+            "--from-csv",
+            file,
+            "--horizon",
+            "1w",
+            "--format",
+            format,
+        ])
+    };
+    let out = week_ahead("csv");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "interval_start,volume,volume_lo,volume_hi");
     // 5 days × 3 open hours; nights and the weekend stay closed.
@@ -45,16 +48,7 @@ fn forecasts_from_a_csv_skip_closed_hours_and_average_the_last_four_weeks() {
         lines[1].starts_with("2024-04-08T09:00:00Z,14.000,"),
         "{out}"
     );
-    let json: Value = serde_json::from_str(&ok(&[
-        "forecast",
-        "--from-csv",
-        file,
-        "--horizon",
-        "1w",
-        "--format",
-        "json",
-    ]))
-    .unwrap();
+    let json: Value = serde_json::from_str(&week_ahead("json")).unwrap();
     assert_eq!(json["intervals"].as_array().unwrap().len(), 15);
     assert_eq!(json["model"], "seasonal_naive", "{json}");
     let backtest = json["backtest"].as_array().unwrap();
