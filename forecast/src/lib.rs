@@ -13,14 +13,17 @@
 //! - [`backtest`]: a model's accuracy on held-out weeks, and over rolling
 //!   origins.
 //! - [`choose`]: the model for a series, by rolling-origin backtest.
+//! - [`mstl`]: MSTL (daily and weekly seasons) with AutoETS on the trend
+//!   (augurs), on a gap-filled copy of the grid.
 //!
-//! Models chosen per queue by backtest, MSTL/ETS and AHT forecasts join
-//! with the rest of the forecasting step.
+//! Special days and AHT forecasts join with the rest of the forecasting
+//! step.
 
 pub mod accuracy;
 pub mod backtest;
 pub mod baselines;
 pub mod choose;
+pub mod mstl;
 pub mod series;
 pub mod text;
 

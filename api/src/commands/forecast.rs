@@ -10,6 +10,7 @@ use queuelake_engine::kpi::KpiSettings;
 use queuelake_engine::session::LakeTables;
 use queuelake_forecast::baselines::SameIntervalMean;
 use queuelake_forecast::choose::{Choice, choose};
+use queuelake_forecast::mstl::MstlEts;
 use queuelake_forecast::{Forecast, Model, Series, text};
 use serde_json::{Value, json};
 
@@ -51,7 +52,8 @@ pub async fn run(args: ForecastArgs) -> anyhow::Result<ExitCode> {
             .max(1);
         let naive = SameIntervalMean::SEASONAL_NAIVE;
         let four = SameIntervalMean::FOUR_WEEK_MEAN;
-        let models: [&dyn Model; 2] = [&naive, &four];
+        // The most robust last: it is taken when nothing can be backtested.
+        let models: [&dyn Model; 3] = [&naive, &MstlEts, &four];
         let choice = choose(&models, &series, horizon, ORIGINS);
         let forecast = models[choice.index].forecast(&series, horizon);
         match args.format {
