@@ -4,9 +4,11 @@
 //!
 //! Exact and stable in f64 (see `../shared/wfm/README.md` §1.5.3):
 //! - The stationary distribution of the birth–death chain (births λ,
-//!   deaths `k·μ` up to N, `N·μ + j·θ` above) is built in log space and
-//!   normalised by log-sum-exp; the tail stops once its terms fall below
-//!   1e-35 of the mass. No factorials.
+//!   deaths `k·μ` up to N, `N·μ + j·θ` above) is taken relative to state
+//!   N: the states up to N weigh 1/B(N, A) (Erlang B's recurrence), the
+//!   queue states are walked in log space and normalised by log-sum-exp;
+//!   the tail stops once its terms fall below 1e-35 of the mass. No
+//!   factorials.
 //! - An arrival that finds `j` callers queued is served after `j + 1`
 //!   stage events of rates `θ(c + i)`, `c = Nμ/θ`, which gives, with the
 //!   regularized incomplete beta `I` and `p = 1 − e^{−θt}`:
@@ -15,7 +17,7 @@
 //!   `E[W·1{served} | j] = c/(c+j+1) · Σ_{i=0..j} 1/(θ(c+i+1))`,
 //!   `P(W > t | j) = (1 − I_p(j+1, c)) · e^{−θt}` (W = min(offered wait, patience)).
 //!   `I_p(j+1, ·)` follows j by a one-term recurrence (O(1) per state);
-//!   a test checks it against the continued fraction of [`crate::special`].
+//!   a test checks it against the continued fraction of `special`.
 //!
 //! The product's service level is [`ErlangA::service_level`]: answered
 //! within `t` over all offered calls, which is `interval_stats`'
@@ -255,7 +257,7 @@ impl AbandonLoad {
 
 #[cfg(test)]
 mod tests {
-    use crate::special::beta_reg;
+    use super::special::beta_reg;
 
     /// The recurrence behind `evaluate` against the continued fraction,
     /// including a large `b` where `(1 − p)^b` underflows.
@@ -278,3 +280,7 @@ mod tests {
         }
     }
 }
+
+/// The test oracle of the incomplete-beta recurrence.
+#[cfg(test)]
+mod special;

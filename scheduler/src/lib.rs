@@ -8,7 +8,6 @@
 //!   service level, ASA, occupancy, exact and stable in f64.
 //! - [`staffing`]: an interval's requirement — the least agents meeting a
 //!   service-level or ASA target under an occupancy cap, and shrinkage.
-//! - [`special`]: log gamma and the regularized incomplete beta.
 //! - [`sim`]: a discrete-event simulation of an Asterisk contact center
 //!   (queues, agents, shifts, outbound campaigns), deterministic by seed;
 //!   it drives the emulator and checks the math above.
@@ -18,5 +17,4 @@
 pub mod erlang;
 pub mod erlang_a;
 pub mod sim;
-pub mod special;
 pub mod staffing;

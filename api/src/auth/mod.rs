@@ -51,8 +51,10 @@ pub struct Principal {
     pub role: Role,
     /// The rows it may see.
     pub scope: Scope,
-    /// Its own rate limit, if it overrides the server's: (per second, burst).
-    pub rate: Option<(Option<u32>, Option<u32>)>,
+    /// Its own requests per second, if it overrides the server's.
+    pub requests_per_second: Option<u32>,
+    /// Its own burst, if it overrides the server's.
+    pub burst: Option<u32>,
 }
 
 impl Principal {
@@ -104,8 +106,8 @@ impl TokenRegistry {
                 name: entry.name.clone(),
                 role: entry.role,
                 scope: scope_of(entry),
-                rate: (entry.requests_per_second.is_some() || entry.burst.is_some())
-                    .then_some((entry.requests_per_second, entry.burst)),
+                requests_per_second: entry.requests_per_second,
+                burst: entry.burst,
             });
             if let Some(other) = registry.by_digest.insert(digest, principal) {
                 return Err(TokenError::DuplicateDigest(

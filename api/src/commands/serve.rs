@@ -464,7 +464,8 @@ fn token_registry(entries: &[TokenEntry]) -> anyhow::Result<(TokenRegistry, Opti
             name: "admin".into(),
             role: Role::Admin,
             scope: Scope::All,
-            rate: None,
+            requests_per_second: None,
+            burst: None,
         },
     );
     Ok((registry, Some(token)))

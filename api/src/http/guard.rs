@@ -97,13 +97,11 @@ fn caller(state: &AppState, request: &Request) -> Result<Arc<Principal>, AppErro
 
 /// The rate `principal` is held to: its own, else the server's.
 pub fn rate_of(state: &AppState, principal: &Principal) -> Rate {
-    let server = state.rate;
-    match principal.rate {
-        Some((per_second, burst)) => Rate {
-            per_second: per_second.unwrap_or(server.per_second),
-            burst: burst.unwrap_or(server.burst),
-        },
-        None => server,
+    Rate {
+        per_second: principal
+            .requests_per_second
+            .unwrap_or(state.rate.per_second),
+        burst: principal.burst.unwrap_or(state.rate.burst),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Special functions the queueing formulas need, in plain f64: the log
-//! gamma function and the regularized incomplete beta function.
+//! The oracle the incomplete-beta recurrence of Erlang A is tested
+//! against (test builds only): the log gamma function and the regularized
+//! incomplete beta function, in plain f64.
 //!
 //! - `ln Γ(x)` by the Lanczos approximation (g = 7, 9 coefficients;
 //!   relative error about 1e-15 for x > 0), with the reflection formula
