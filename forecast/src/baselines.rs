@@ -5,6 +5,11 @@
 //! Monday's forecast to zero, and an interval closed in every week looked
 //! at is forecast as closed (a gap).
 //!
+//! A third member of the family is not a baseline but a robust candidate:
+//! the six-week trimmed mean (the highest and lowest of the last six open
+//! weeks dropped, the other four averaged), which a week disturbed by a
+//! holiday or an outage does not pull.
+//!
 //! Prediction intervals are empirical: the point forecast ± the 90 %
 //! quantile of the model's own absolute one-week-ahead errors over the
 //! history (floored at zero).
@@ -12,13 +17,16 @@
 use crate::{Forecast, Model, Series};
 
 /// The mean of the same interval over the last `weeks` weeks with data
-/// (`weeks = 1`: the seasonal naive).
+/// (`weeks = 1`: the seasonal naive), the `trim` highest and `trim`
+/// lowest of them dropped when enough weeks were found.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SameIntervalMean {
     /// Weeks averaged.
     pub weeks: usize,
     /// How far back to look for them, in weeks.
     pub look_back: usize,
+    /// Values dropped at each end before averaging.
+    pub trim: usize,
 }
 
 impl SameIntervalMean {
@@ -26,11 +34,19 @@ impl SameIntervalMean {
     pub const SEASONAL_NAIVE: SameIntervalMean = SameIntervalMean {
         weeks: 1,
         look_back: 4,
+        trim: 0,
     };
     /// Mean of the same interval over the last 4 weeks (up to 8 back).
     pub const FOUR_WEEK_MEAN: SameIntervalMean = SameIntervalMean {
         weeks: 4,
         look_back: 8,
+        trim: 0,
+    };
+    /// The last 6 weeks (up to 12 back) without their highest and lowest.
+    pub const TRIMMED_SIX_WEEK_MEAN: SameIntervalMean = SameIntervalMean {
+        weeks: 6,
+        look_back: 12,
+        trim: 1,
     };
 
     /// The forecast of interval `slot` from the values before `until`.
@@ -52,16 +68,21 @@ impl SameIntervalMean {
                 }
             }
         }
+        if taken.len() > 2 * self.trim + 1 {
+            taken.sort_by(f64::total_cmp);
+            taken.truncate(taken.len() - self.trim);
+            taken.drain(..self.trim);
+        }
         (!taken.is_empty()).then(|| taken.iter().sum::<f64>() / taken.len() as f64)
     }
 }
 
 impl Model for SameIntervalMean {
     fn name(&self) -> &str {
-        if self.weeks == 1 {
-            "seasonal_naive"
-        } else {
-            "same_interval_mean"
+        match (self.weeks, self.trim) {
+            (1, _) => "seasonal_naive",
+            (_, 0) => "same_interval_mean",
+            _ => "trimmed_same_interval_mean",
         }
     }
 
@@ -143,6 +164,15 @@ mod tests {
         // (5 + 4 + 2 + 1) / 4 = 3.
         assert_eq!(mean.mean, vec![Some(35.0), Some(3.0)]);
         assert_eq!(mean.start_s, 5 * crate::series::WEEK_S);
+        // Trimmed: weeks 50, 40, 30, 20, 10 → drop 50 and 10 → 30; the
+        // second interval has 4 values (5, 4, 2, 1) → drop 5 and 1 → 3.
+        let trimmed = SameIntervalMean {
+            weeks: 6,
+            look_back: 12,
+            trim: 1,
+        }
+        .forecast(&s, 2);
+        assert_eq!(trimmed.mean, vec![Some(30.0), Some(3.0)]);
         // Closed in every week looked at: forecast closed.
         let closed = series(&[Some(1.0), None, Some(1.0), None]);
         let f = SameIntervalMean::FOUR_WEEK_MEAN.forecast(&closed, 2);

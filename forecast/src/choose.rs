@@ -4,7 +4,29 @@
 
 use crate::accuracy::Accuracy;
 use crate::backtest::{mean, rolling};
+use crate::baselines::SameIntervalMean;
+use crate::combine::Combination;
+use crate::mstl::MstlEts;
 use crate::{Model, Series};
+
+/// The models offered for call volumes, most robust last: the seasonal
+/// naive, MSTL + AutoETS, its mean with the trimmed six-week mean, the
+/// trimmed six-week mean, and the four-week mean.
+pub fn volume_candidates() -> Vec<Box<dyn Model>> {
+    vec![
+        Box::new(SameIntervalMean::SEASONAL_NAIVE),
+        Box::new(MstlEts),
+        Box::new(Combination::new(
+            "mstl_ets+trimmed_same_interval_mean",
+            vec![
+                Box::new(MstlEts),
+                Box::new(SameIntervalMean::TRIMMED_SIX_WEEK_MEAN),
+            ],
+        )),
+        Box::new(SameIntervalMean::TRIMMED_SIX_WEEK_MEAN),
+        Box::new(SameIntervalMean::FOUR_WEEK_MEAN),
+    ]
+}
 
 /// A candidate's backtest.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,12 +51,17 @@ pub struct Choice {
 /// rolling origins and picks the lowest mean MASE. With no scorable
 /// candidate (a short history), the last candidate is chosen (callers
 /// list the most robust model last).
-pub fn choose(models: &[&dyn Model], series: &Series, horizon: usize, origins: usize) -> Choice {
+pub fn choose(
+    models: &[Box<dyn Model>],
+    series: &Series,
+    horizon: usize,
+    origins: usize,
+) -> Choice {
     let candidates: Vec<Candidate> = models
         .iter()
         .map(|m| Candidate {
             model: m.name().to_owned(),
-            accuracy: mean(&rolling(*m, series, horizon, origins)),
+            accuracy: mean(&rolling(m.as_ref(), series, horizon, origins)),
         })
         .collect();
     let index = candidates
@@ -46,10 +73,34 @@ pub fn choose(models: &[&dyn Model], series: &Series, horizon: usize, origins: u
     Choice { index, candidates }
 }
 
+/// The whole procedure as one model: at each forecast, backtest the
+/// candidates on the history and forecast with the winner. Scoring this
+/// model on held-out data scores the choice itself, not a model picked
+/// with hindsight.
+pub struct ChosenByBacktest {
+    /// The candidates, most robust last.
+    pub candidates: Vec<Box<dyn Model>>,
+    /// Rolling origins of each choice.
+    pub origins: usize,
+}
+
+impl Model for ChosenByBacktest {
+    fn name(&self) -> &str {
+        "chosen_by_backtest"
+    }
+
+    fn forecast(&self, history: &Series, horizon: usize) -> crate::Forecast {
+        let choice = choose(&self.candidates, history, horizon, self.origins);
+        match self.candidates.get(choice.index) {
+            Some(model) => model.forecast(history, horizon),
+            None => crate::Forecast::gaps(history, horizon),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baselines::SameIntervalMean;
 
     #[test]
     fn the_lower_backtest_error_wins() {
@@ -68,9 +119,11 @@ mod tests {
             step_s: crate::series::WEEK_S / week as i64,
             values,
         };
-        let naive = SameIntervalMean::SEASONAL_NAIVE;
-        let four = SameIntervalMean::FOUR_WEEK_MEAN;
-        let choice = choose(&[&naive, &four], &series, week, 3);
+        let models: Vec<Box<dyn Model>> = vec![
+            Box::new(SameIntervalMean::SEASONAL_NAIVE),
+            Box::new(SameIntervalMean::FOUR_WEEK_MEAN),
+        ];
+        let choice = choose(&models, &series, week, 3);
         assert_eq!(choice.index, 1, "{choice:?}");
         let scores: Vec<f64> = choice
             .candidates
@@ -80,6 +133,6 @@ mod tests {
         assert!(scores[1] < scores[0], "{scores:?}");
         // Too short to backtest: the last candidate.
         let short = series.head(week);
-        assert_eq!(choose(&[&naive, &four], &short, week, 3).index, 1);
+        assert_eq!(choose(&models, &short, week, 3).index, 1);
     }
 }

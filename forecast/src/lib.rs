@@ -13,18 +13,24 @@
 //! - [`backtest`]: a model's accuracy on held-out weeks, and over rolling
 //!   origins.
 //! - [`choose`]: the model for a series, by rolling-origin backtest.
+//! - [`combine`]: the mean of several models' forecasts.
 //! - [`mstl`]: MSTL (daily and weekly seasons) with AutoETS on the trend
 //!   (augurs), on a gap-filled copy of the grid.
-//!
-//! Special days and AHT forecasts join with the rest of the forecasting
-//! step.
+//! - [`special`]: special days (holidays, campaigns): out of the history,
+//!   overridden in the forecast.
+//! - [`aht`]: handle time per future interval.
+//! - [`plan`]: one queue's forecast end to end (volumes, special days, AHT).
 
 pub mod accuracy;
+pub mod aht;
 pub mod backtest;
 pub mod baselines;
 pub mod choose;
+pub mod combine;
 pub mod mstl;
+pub mod plan;
 pub mod series;
+pub mod special;
 pub mod text;
 
 pub use series::Series;
@@ -70,8 +76,21 @@ pub struct Forecast {
     pub hi: Vec<Option<f64>>,
 }
 
+impl Forecast {
+    /// A forecast of nothing (every interval a gap) after `history`.
+    pub fn gaps(history: &Series, horizon: usize) -> Self {
+        Forecast {
+            start_s: history.end_s(),
+            step_s: history.step_s,
+            mean: vec![None; horizon],
+            lo: vec![None; horizon],
+            hi: vec![None; horizon],
+        }
+    }
+}
+
 /// A forecasting model: history in, forecast out.
-pub trait Model {
+pub trait Model: Send + Sync {
     /// Its name, as reports and the `forecasts` table show it.
     fn name(&self) -> &str;
     /// Fits on `history` and forecasts the `horizon` intervals after it.

@@ -40,6 +40,52 @@ pub enum Target {
     },
 }
 
+/// A target that does not read as `80/20` or `asa=30`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("target {0:?}: give PERCENT/SECONDS (80/20: 80 % within 20 s) or asa=SECONDS")]
+pub struct BadTarget(pub String);
+
+impl std::str::FromStr for Target {
+    type Err = BadTarget;
+
+    /// `80/20` (also `80%/20s`) → 80 % within 20 s; `asa=30` → ASA ≤ 30 s.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || BadTarget(text.to_owned());
+        let number = |s: &str, unit: char| -> Result<f64, BadTarget> {
+            s.trim()
+                .trim_end_matches(unit)
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(bad)
+        };
+        if let Some(seconds) = text.strip_prefix("asa=") {
+            return Ok(Target::Asa {
+                seconds: number(seconds, 's')?,
+            });
+        }
+        let (percent, seconds) = text.split_once('/').ok_or_else(bad)?;
+        Ok(Target::ServiceLevel {
+            share: number(percent, '%')? / 100.0,
+            threshold_s: number(seconds, 's')?,
+        })
+    }
+}
+
+impl std::fmt::Display for Target {
+    /// As it is written: `80/20` or `asa=30`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::ServiceLevel { share, threshold_s } => {
+                // Rounded to a millionth of a percent: 0.57 shows as 57.
+                let percent = (share * 100.0 * 1e6).round() / 1e6;
+                write!(f, "{percent}/{threshold_s}")
+            }
+            Target::Asa { seconds } => write!(f, "asa={seconds}"),
+        }
+    }
+}
+
 /// The planning rule of an interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Requirement {
@@ -314,6 +360,25 @@ impl Requirement {
             asa_s: measures.asa_s,
             occupancy: measures.occupancy,
             abandon: measures.abandon,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_read_and_print_as_planners_write_them() {
+        let sl = |share, threshold_s| Target::ServiceLevel { share, threshold_s };
+        assert_eq!("80/20".parse(), Ok(sl(0.8, 20.0)));
+        assert_eq!("90%/15s".parse(), Ok(sl(0.9, 15.0)));
+        assert_eq!("asa=30".parse(), Ok(Target::Asa { seconds: 30.0 }));
+        assert_eq!("57/20".parse::<Target>().unwrap().to_string(), "57/20");
+        assert_eq!(Target::Asa { seconds: 12.5 }.to_string(), "asa=12.5");
+        for bad in ["eighty", "80", "80/x", "asa=", "NaN/20"] {
+            let err = bad.parse::<Target>().unwrap_err().to_string();
+            assert!(err.contains(bad), "{err}");
         }
     }
 }

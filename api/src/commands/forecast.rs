@@ -8,10 +8,8 @@ use std::process::ExitCode;
 use chrono::DateTime;
 use queuelake_engine::kpi::KpiSettings;
 use queuelake_engine::session::LakeTables;
-use queuelake_forecast::baselines::SameIntervalMean;
-use queuelake_forecast::choose::{Choice, choose};
-use queuelake_forecast::mstl::MstlEts;
-use queuelake_forecast::{Forecast, Model, Series, text};
+use queuelake_forecast::choose::{Choice, choose, volume_candidates};
+use queuelake_forecast::{Forecast, Series, text};
 use serde_json::{Value, json};
 
 use crate::cli::{ForecastArgs, ForecastFormat};
@@ -50,10 +48,7 @@ pub async fn run(args: ForecastArgs) -> anyhow::Result<ExitCode> {
         let horizon = usize::try_from(horizon_s / series.step_s)
             .unwrap_or(0)
             .max(1);
-        let naive = SameIntervalMean::SEASONAL_NAIVE;
-        let four = SameIntervalMean::FOUR_WEEK_MEAN;
-        // The most robust last: it is taken when nothing can be backtested.
-        let models: [&dyn Model; 3] = [&naive, &MstlEts, &four];
+        let models = volume_candidates();
         let choice = choose(&models, &series, horizon, ORIGINS);
         let forecast = models[choice.index].forecast(&series, horizon);
         match args.format {

@@ -60,18 +60,8 @@ pub fn run(args: &StaffArgs) -> anyhow::Result<ExitCode> {
 
 /// `80/20` → 80 % within 20 s; `asa=30` → ASA at most 30 s.
 fn parse_target(text: &str) -> anyhow::Result<Target> {
-    let bad = || anyhow::anyhow!("--target {text:?}: give PERCENT/SECONDS (80/20) or asa=SECONDS");
-    if let Some(seconds) = text.strip_prefix("asa=") {
-        let seconds: f64 = seconds.trim_end_matches('s').parse().map_err(|_| bad())?;
-        return Ok(Target::Asa { seconds });
-    }
-    let (percent, seconds) = text.split_once('/').ok_or_else(bad)?;
-    let percent: f64 = percent.trim_end_matches('%').parse().map_err(|_| bad())?;
-    let seconds: f64 = seconds.trim_end_matches('s').parse().map_err(|_| bad())?;
-    Ok(Target::ServiceLevel {
-        share: percent / 100.0,
-        threshold_s: seconds,
-    })
+    text.parse::<Target>()
+        .map_err(|e| anyhow::anyhow!("--target: {e}"))
 }
 
 #[cfg(test)]
