@@ -66,6 +66,9 @@ pub struct ForecastArgs {
     /// How far ahead: `2w`, `10d`, `36h` (at most 6 weeks).
     #[arg(long, default_value = "2w")]
     pub horizon: String,
+    /// Configuration file (`[forecast]`: special days, history, backtest).
+    #[arg(long, env = "QUEUELAKE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ForecastFormat::Csv)]
     pub format: ForecastFormat,
@@ -92,15 +95,23 @@ pub enum StaffFormat {
     Text,
 }
 
-/// `queuelake staff`: one interval.
+/// `queuelake staff`: one interval, or every interval of a stored
+/// forecast run.
 #[derive(clap::Args, Debug)]
 pub struct StaffArgs {
     /// Calls offered in the interval.
-    #[arg(long)]
-    pub volume: f64,
+    #[arg(long, requires = "aht", conflicts_with = "forecast_run")]
+    pub volume: Option<f64>,
     /// Average handle time, seconds.
-    #[arg(long)]
-    pub aht: f64,
+    #[arg(long, requires = "volume")]
+    pub aht: Option<f64>,
+    /// Staff this stored forecast run (fc-…) instead of one interval; the
+    /// staffing run is stored when no `serve` holds the lake.
+    #[arg(long, requires = "data")]
+    pub forecast_run: Option<String>,
+    /// The lake holding the forecast run.
+    #[arg(long, env = "QUEUELAKE_DATA")]
+    pub data: Option<PathBuf>,
     /// Interval length, minutes.
     #[arg(long, default_value_t = 30.0)]
     pub interval_min: f64,
@@ -111,7 +122,8 @@ pub struct StaffArgs {
     /// The model.
     #[arg(long, value_enum, default_value_t = StaffMethod::ErlangC)]
     pub method: StaffMethod,
-    /// Mean patience of callers, seconds (Erlang A).
+    /// Mean patience of callers, seconds (Erlang A; with --forecast-run,
+    /// estimated from the lake's abandons when absent).
     #[arg(long)]
     pub patience: Option<f64>,
     /// Share of paid time not on the phones (0.3 = 30 %).

@@ -50,6 +50,12 @@ pub struct ConfigFile {
     /// Commit cadence of the live sources.
     #[serde(default)]
     pub ingest: IngestSection,
+    /// Forecast runs: horizon, schedule, special days.
+    #[serde(default)]
+    pub forecast: ForecastSection,
+    /// How forecasts are staffed: target, model, shrinkage.
+    #[serde(default)]
+    pub staffing: StaffingSection,
     /// API tokens (`[[tokens]]`), stored as SHA-256 digests.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
@@ -66,6 +72,8 @@ impl Default for ConfigFile {
             queue_log: QueueLogSection::default(),
             ami: None,
             ingest: IngestSection::default(),
+            forecast: ForecastSection::default(),
+            staffing: StaffingSection::default(),
             tokens: Vec::new(),
         }
     }
@@ -205,6 +213,80 @@ impl Default for IngestSection {
     }
 }
 
+/// `[forecast]`.
+#[derive(Debug, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForecastSection {
+    /// How far each run looks ahead: `2w`, `10d`, `36h` (at most 6 weeks).
+    pub horizon: String,
+    /// Forecast and staff every queue this often, in hours (0: only on
+    /// request). `serve` runs the first at start-up.
+    pub every_hours: u64,
+    /// Rolling origins of the backtest that picks each queue's model.
+    pub backtest_origins: usize,
+    /// Weeks of history used (the most recent).
+    pub history_weeks: u32,
+    /// Holidays, campaigns: out of the history, overridden in forecasts.
+    pub special_days: Vec<SpecialDayEntry>,
+}
+
+impl Default for ForecastSection {
+    fn default() -> Self {
+        ForecastSection {
+            horizon: "2w".into(),
+            every_hours: 24,
+            backtest_origins: 4,
+            history_weeks: 52,
+            special_days: Vec::new(),
+        }
+    }
+}
+
+/// `[[forecast.special_days]]`.
+#[derive(Debug, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SpecialDayEntry {
+    /// Local date, `YYYY-MM-DD`.
+    pub date: String,
+    /// What it is.
+    pub name: String,
+    /// Volume relative to an ordinary day: 0 closed (default), 1.3 for 30 % more.
+    #[serde(default)]
+    pub volume_factor: f64,
+    /// The queues it concerns (absent or empty: all).
+    #[serde(default)]
+    pub queues: Vec<String>,
+}
+
+/// `[staffing]`.
+#[derive(Debug, Deserialize, PartialEq, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaffingSection {
+    /// `80/20` (80 % answered within 20 s) or `asa=30`.
+    pub target: String,
+    /// `erlang-a` (callers abandon) or `erlang-c` (they never do).
+    pub method: String,
+    /// Callers' mean patience for Erlang A, seconds (absent: estimated per
+    /// queue from the lake's abandons over the last four weeks).
+    pub patience_s: Option<f64>,
+    /// Share of paid time not on the phones (breaks, meetings, absence).
+    pub shrinkage: f64,
+    /// Highest share of agents' time on calls.
+    pub max_occupancy: f64,
+}
+
+impl Default for StaffingSection {
+    fn default() -> Self {
+        StaffingSection {
+            target: "80/20".into(),
+            method: "erlang-a".into(),
+            patience_s: None,
+            shrinkage: 0.3,
+            max_occupancy: 0.85,
+        }
+    }
+}
+
 impl ConfigFile {
     /// The configuration of the file at `path` (or the defaults) with the
     /// process's `QUEUELAKE_<SECTION>__<KEY>` variables over it, checked.
@@ -289,6 +371,8 @@ impl ConfigFile {
         if self.server.max_body_bytes == 0 {
             anyhow::bail!("[server] max_body_bytes = 0 would refuse every request body");
         }
+        crate::planning::settings::PlanSettings::from_config(self)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         crate::auth::TokenRegistry::from_entries(&self.tokens)
             .map_err(|e| anyhow::anyhow!("[[tokens]] {e}"))?;
         Ok(())

@@ -9,12 +9,14 @@
 //! - `commands`: one module per subcommand (`ingest`, `sql`, `serve`, `demo`, `init`).
 //! - `http`: the axum API (SQL, live state, metrics, docs), its auth, errors and limits.
 //! - `postgres_wire`: SQL over the PostgreSQL wire protocol.
+//! - `planning`: forecast and staffing runs (lake in, lake out).
 
 mod auth;
 mod cli;
 mod commands;
 mod config;
 mod http;
+mod planning;
 mod postgres_wire;
 mod sessions;
 

@@ -50,4 +50,9 @@ impl Sessions {
     pub fn full(&self) -> &QueryEngine {
         &self.full
     }
+
+    /// The unscoped session, shared (for the service's own jobs).
+    pub fn full_shared(&self) -> Arc<QueryEngine> {
+        Arc::clone(&self.full)
+    }
 }

@@ -17,6 +17,7 @@
 //! - [`kpi`]: KPI settings and the SQL views from `sql/views/`.
 //! - [`calls`]: the `calls` view as a provider: stored days + computed recent days.
 //! - [`rollup`]: storing closed days of `calls` in `calls_by_day`, with input fingerprints.
+//! - [`plans`]: the planning tables `forecasts` and `staffing` (schemas, rows, writer).
 //! - [`scope`]: per-reader scopes (queues, campaigns) applied under every table.
 //! - [`session`]: the read-only query session with memory and time limits.
 //! - [`output`]: JSON, CSV and text-table renderings.
@@ -29,6 +30,7 @@ pub mod kpi;
 pub mod lake;
 pub mod live;
 pub mod output;
+pub mod plans;
 pub mod rollup;
 pub mod scope;
 pub mod session;

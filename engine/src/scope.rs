@@ -12,6 +12,7 @@
 //! | `queue_log`  | `queue` is one of the scope's queues |
 //! | `calls` (stored days) | `queue` is one of the scope's queues |
 //! | `ami_events` | `queue` is one of the scope's queues, or the event carries `QL_CAMPAIGN=<c>` for one of its campaigns |
+//! | `forecasts`, `staffing` | `queue` is one of the scope's queues |
 //!
 //! Rows that belong to no queue (`queue_log` lines with queue `NONE`,
 //! AMI events without a queue or campaign, connection gaps) are visible to

@@ -23,6 +23,7 @@ use crate::error::{EngineError, Result};
 use crate::kpi::{self, KpiSettings};
 use crate::lake::{Lake, Snapshot};
 use crate::live::LiveTable;
+use crate::plans::{FORECASTS, FORECASTS_SCHEMA, STAFFING, STAFFING_SCHEMA};
 use crate::rollup::CALLS_BY_DAY;
 use crate::scope::{Scope, ScopedBy};
 use crate::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
@@ -75,6 +76,10 @@ pub struct LakeTables {
     pub calls_by_day: LiveTable,
     /// The journaled AMI events.
     pub ami_events: LiveTable,
+    /// Forecast runs.
+    pub forecasts: LiveTable,
+    /// Staffing runs.
+    pub staffing: LiveTable,
 }
 
 impl LakeTables {
@@ -86,7 +91,8 @@ impl LakeTables {
         Self::at(lake, &queue_log, &calls_by_day, &ami_events).await
     }
 
-    /// The tables at the given snapshots (a writer passes its own).
+    /// The tables at the given snapshots (a writer passes its own); the
+    /// planning tables as committed now.
     pub async fn at(
         lake: &Lake,
         queue_log: &Snapshot,
@@ -111,6 +117,18 @@ impl LakeTables {
                 AMI_EVENTS,
                 AMI_EVENTS_SCHEMA.clone(),
                 ami_events,
+            )?,
+            forecasts: LiveTable::new(
+                lake.clone(),
+                FORECASTS,
+                FORECASTS_SCHEMA.clone(),
+                &lake.snapshot(FORECASTS).await?,
+            )?,
+            staffing: LiveTable::new(
+                lake.clone(),
+                STAFFING,
+                STAFFING_SCHEMA.clone(),
+                &lake.snapshot(STAFFING).await?,
             )?,
         })
     }
@@ -154,6 +172,11 @@ impl QueryEngine {
             ScopedBy::QueueOrCampaign,
         )?;
         ctx.register_table(AMI_EVENTS, ami_events)?;
+        for table in [&tables.forecasts, &tables.staffing] {
+            let scoped =
+                scope.restrict(&ctx, table.name(), Arc::new(table.clone()), ScopedBy::Queue)?;
+            ctx.register_table(table.name(), scoped)?;
+        }
         for view in kpi::VIEWS {
             let sql = kpi::render(view.sql, kpi)?;
             let plan = ctx.state().create_logical_plan(&sql).await.map_err(|e| {

@@ -26,13 +26,16 @@ pub struct Accuracy {
 }
 
 /// The in-sample MAE of the weekly seasonal naive on `history`, or
-/// `None` when no interval has a value one week before.
+/// `None` when no interval has a value one week before or every week
+/// repeated the last exactly (a scale of 0 would divide by zero; such a
+/// history cannot rank models).
 pub fn naive_scale(history: &Series) -> Option<f64> {
     let week = history.week();
     let errors: Vec<f64> = (week..history.values.len())
         .filter_map(|i| Some((history.values[i]? - history.values[i - week]?).abs()))
         .collect();
-    (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64)
+    let scale = errors.iter().sum::<f64>() / errors.len().max(1) as f64;
+    (!errors.is_empty() && scale > 0.0).then_some(scale)
 }
 
 /// The scores of `forecast` against `actual` (the same intervals), scaled

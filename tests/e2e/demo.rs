@@ -91,6 +91,21 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
     };
     eprintln!("demo: listening after {listening:?}, live state changed {changed:?} later");
 
+    // The demo forecast its history and staffed the forecast at start.
+    let run_of = |kind: &str| -> String {
+        let at = printed.find(&format!("/api/v1/{kind}/")).expect(kind);
+        printed[at..].split_whitespace().next().unwrap().to_owned()
+    };
+    let (status, body) = get(&run_of("forecasts"));
+    assert_eq!(status, 200, "{body}");
+    let forecast: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(forecast["queues"].as_array().unwrap().len(), 4, "{body}");
+    let (status, body) = get(&run_of("staffing"));
+    assert_eq!(status, 200, "{body}");
+    let staffing: Value = serde_json::from_str(&body).unwrap();
+    let first = &staffing["queues"][0]["intervals"][0];
+    assert!(first["agents_required"].as_i64().unwrap() >= 1, "{body}");
+
     // Today's totals come from the lake (the demo's history covers today's
     // morning when the clock starts at the wall clock or a weekday 10:00).
     let (_, body) = get("/api/v1/live/queues");

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{ingest, ok, run, shared, synthetic_log};
+use crate::support::{ingest, office_log, ok, run, shared, sql};
 
 /// Five weeks of a shop open 09:00–12:00 on weekdays, hourly; week `w`
 /// has `10·(hour − 8) + w` calls in each open hour.
@@ -52,10 +52,11 @@ fn forecasts_from_a_csv_skip_closed_hours_and_average_the_last_four_weeks() {
     assert_eq!(json["intervals"].as_array().unwrap().len(), 15);
     assert_eq!(json["model"], "seasonal_naive", "{json}");
     let backtest = json["backtest"].as_array().unwrap();
-    assert_eq!(backtest.len(), 3, "{json}");
+    assert_eq!(backtest.len(), 5, "{json}");
     // Last week is always one call short, as on the history: MASE 1.
     assert_eq!(backtest[0]["mase"].as_f64(), Some(1.0), "{json}");
-    assert!(backtest[2]["mase"].as_f64().unwrap() > 1.0, "{json}");
+    assert_eq!(backtest[4]["model"], "same_interval_mean", "{json}");
+    assert!(backtest[4]["mase"].as_f64().unwrap() > 1.0, "{json}");
 
     // Bad input is named.
     std::fs::write(
@@ -74,30 +75,125 @@ fn forecasts_from_a_csv_skip_closed_hours_and_average_the_last_four_weeks() {
 }
 
 #[test]
-fn forecasts_from_the_lake_cover_each_queue() {
+fn a_forecast_run_from_the_lake_is_stored_staffed_and_queryable() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("queue_log");
-    // Three weeks of synthetic calls in queues q0, q1, q2.
-    std::fs::write(&log, synthetic_log(1_700_000_000, 3 * 7 * 86_400 / 7 / 60)).unwrap();
+    std::fs::write(&log, office_log(0..21, 0..32, true)).unwrap();
     let lake = dir.path().join("lake");
     ingest(&lake, &[&log]);
+    let data = lake.to_str().unwrap();
     let out = ok(&[
         "forecast",
         "--data",
-        lake.to_str().unwrap(),
+        data,
         "--horizon",
-        "1d",
+        "1w",
         "--format",
         "json",
     ]);
-    let queues: Vec<String> = serde_json::from_str::<Value>(&out)
-        .unwrap()
-        .as_array()
-        .unwrap()
+    let forecast: Value = serde_json::from_str(&out).unwrap();
+    let run_id = forecast["run_id"].as_str().unwrap().to_owned();
+    assert!(run_id.starts_with("fc-"), "{out}");
+    assert_eq!(forecast["stored"], true);
+    // The newest line (Friday 2024-03-22 16:57:10) may be followed by
+    // more in its interval, so that interval is forecast, not learnt.
+    assert_eq!(forecast["origin"], "2024-03-22T16:45:00Z");
+    let queues = forecast["queues"].as_array().unwrap();
+    let names: Vec<&str> = queues
         .iter()
-        .map(|d| d["queue"].as_str().unwrap().to_owned())
+        .map(|q| q["queue"].as_str().unwrap())
         .collect();
-    assert_eq!(queues, ["q0", "q1", "q2"], "{out}");
+    assert_eq!(names, ["sales", "support"]);
+    let sales = &queues[0]["intervals"];
+    // A week from there: Friday's last interval, four days × 32 open
+    // intervals and Friday up to 16:30; nights and the weekend closed.
+    assert_eq!(sales.as_array().unwrap().len(), 1 + 128 + 31, "{out}");
+    assert_eq!(sales[0]["interval_start"], "2024-03-22T16:45:00Z");
+    assert_eq!(sales[1]["interval_start"], "2024-03-25T09:00:00Z");
+    assert_eq!(sales[0]["volume"].as_f64(), Some(6.0), "{out}");
+    assert_eq!(sales[0]["aht_s"].as_f64(), Some(120.0), "{out}");
+
+    // Analysts see the run in the lake.
+    let rows = sql(
+        &lake,
+        &format!(
+            "SELECT queue, COUNT(*), MIN(volume), MAX(volume), MIN(aht_s) FROM forecasts \
+             WHERE run_id = '{run_id}' GROUP BY queue ORDER BY queue"
+        ),
+        &[],
+    );
+    assert_eq!(rows[0][0], "sales");
+    assert_eq!(rows[0][1].as_u64(), Some(160));
+    assert_eq!(
+        (rows[0][2].as_f64(), rows[0][3].as_f64()),
+        (Some(6.0), Some(6.0))
+    );
+    assert_eq!(rows[1][0], "support");
+    assert_eq!(rows[1][2].as_f64(), Some(3.0));
+
+    // Staffing it: sales has no abandons, so Erlang C; 6 calls × 120 s in
+    // 15 minutes is 0.8 erlang: 1 agent gives 80/20 only 22.6 %, 2 give
+    // 1 − C(2, 0.8)·e^(−1.2·20/120) = 1 − 0.228571·0.818731 = 0.812861;
+    // with 30 % shrinkage, ⌈2 / 0.7⌉ = 3 scheduled. Support's callers wait
+    // 10 + 10 + 30 s for each abandon: mean patience 50 s (Erlang A).
+    let out = ok(&[
+        "staff",
+        "--forecast-run",
+        &run_id,
+        "--data",
+        data,
+        "--target",
+        "80/20",
+        "--method",
+        "erlang-a",
+        "--shrinkage",
+        "0.3",
+        "--max-occupancy",
+        "0.85",
+        "--format",
+        "json",
+    ]);
+    let staffing: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        staffing["erlang_c_fallback"],
+        serde_json::json!(["sales"]),
+        "{out}"
+    );
+    assert_eq!(
+        staffing["patience_s"]["support"].as_f64(),
+        Some(50.0),
+        "{out}"
+    );
+    let first = &staffing["intervals"][0];
+    assert_eq!(first["queue"], "sales");
+    assert_eq!(first["agents_required"].as_i64(), Some(2), "{out}");
+    assert_eq!(first["agents_with_shrinkage"].as_i64(), Some(3));
+    assert_eq!(first["method"], "erlang_c");
+    assert!(
+        (first["service_level"].as_f64().unwrap() - 0.812861).abs() < 1e-6,
+        "{out}"
+    );
+    let staffing_id = staffing["run_id"].as_str().unwrap();
+    let rows = sql(
+        &lake,
+        &format!(
+            "SELECT method, COUNT(*), MIN(patience_s) FROM staffing WHERE run_id = '{staffing_id}' \
+             GROUP BY method ORDER BY method"
+        ),
+        &[],
+    );
+    assert_eq!(rows[0][0], "erlang_a");
+    assert_eq!(rows[0][1].as_u64(), Some(160));
+    assert_eq!(rows[0][2].as_f64(), Some(50.0));
+    assert_eq!(rows[1][0], "erlang_c");
+
+    // A queue without history is named.
+    let bad = run(&["forecast", "--data", data, "--queue", "billing"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("billing"),
+        "{bad:?}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod emulator;
 mod forecast;
 mod kpi;
 mod operations;
+mod planning;
 mod postgres;
 mod rollup;
 mod sql_guard;

@@ -426,3 +426,54 @@ pub fn assert_exactly_once(data: &Path, bytes: &[u8]) {
         "payload bytes"
     );
 }
+
+/// An office's queue_log from Monday 2024-03-04 (UTC): on the weekdays
+/// among `days` (0 = that Monday), in each 15-minute interval `slots` of
+/// the day counted from 09:00 (0..32 is 09:00–17:00), `sales` takes 6
+/// calls, all answered after 10 s and talked for 120 s, and `support` 3,
+/// the third of which hangs up after 30 s. `header` starts the file with
+/// Asterisk's QUEUESTART line.
+pub fn office_log(days: std::ops::Range<i64>, slots: std::ops::Range<i64>, header: bool) -> String {
+    let monday = 1_709_510_400;
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    if header {
+        lines.push((monday, format!("{monday}|NONE|NONE|NONE|QUEUESTART|")));
+    }
+    let calls = [
+        ("sales", 0, false),
+        ("sales", 2, false),
+        ("sales", 4, false),
+        ("sales", 6, false),
+        ("sales", 8, false),
+        ("sales", 10, false),
+        ("support", 1, false),
+        ("support", 5, false),
+        ("support", 9, true),
+    ];
+    for day in days.filter(|d| d % 7 < 5) {
+        for slot in slots.clone() {
+            let interval = monday + day * 86_400 + 9 * 3_600 + slot * 900;
+            for (n, (queue, minute, abandons)) in calls.iter().enumerate() {
+                let t = interval + minute * 60;
+                let id = format!("{t}.{n}");
+                lines.push((t, format!("{t}|{id}|{queue}|NONE|ENTERQUEUE||5550{n}|1")));
+                if *abandons {
+                    let at = t + 30;
+                    lines.push((at, format!("{at}|{id}|{queue}|NONE|ABANDON|1|1|30")));
+                } else {
+                    let (connect, end) = (t + 10, t + 130);
+                    lines.push((
+                        connect,
+                        format!("{connect}|{id}|{queue}|Ana|CONNECT|10|{id}.b|3"),
+                    ));
+                    lines.push((
+                        end,
+                        format!("{end}|{id}|{queue}|Ana|COMPLETECALLER|10|120|1"),
+                    ));
+                }
+            }
+        }
+    }
+    lines.sort_by_key(|(t, _)| *t);
+    lines.into_iter().map(|(_, l)| l + "\n").collect()
+}

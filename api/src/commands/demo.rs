@@ -33,6 +33,7 @@ use crate::cli::DemoArgs;
 use crate::commands::queue_log_writer;
 use crate::commands::serve::{QueueLogInput, Service, ServiceConfig, shutdown_signal};
 use crate::config::{ConfigFile, PostgresWireSection, ServerSection};
+use crate::planning::settings::PlanSettings;
 
 /// Marks a folder as the demo's own (so a rerun may clear it).
 const MARKER: &str = ".queuelake-demo";
@@ -82,6 +83,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     kpi.time_zone = "UTC".into(); // the demo contact center's clock is UTC
     // QUEUELAKE_<SECTION>__<KEY> variables apply to the demo too.
     let defaults = ConfigFile::resolve(None)?;
+    let plan = PlanSettings::from_sections(&defaults.forecast, &defaults.staffing, &kpi)?;
     let service = Service::start(ServiceConfig {
         data: lake_dir,
         queue_log: QueueLogInput::File(emulator.queue_log().clone()),
@@ -102,9 +104,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         },
         rollup_every: Duration::from_secs(60),
         kpi,
+        plan,
         tokens: Vec::new(),
     })
     .await?;
+    // A forecast and its staffing on the simulated history, before the
+    // floor opens (the schedule then repeats it every [forecast] every_hours).
+    let planned = service.plan_now().await;
+    if let Err(e) = &planned {
+        tracing::error!(error = %e, "the demo's first forecast failed");
+    }
     {
         let address = service.address();
         let token = service.generated_admin_token().unwrap_or_default();
@@ -137,6 +146,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 pg.port()
             )?;
             writeln!(out, "postgres wire on {pg}")?;
+        }
+        if let Ok((forecast, staffing)) = &planned {
+            writeln!(
+                out,
+                "forecast: curl -s http://{address}/api/v1/forecasts/{} -H 'authorization: Bearer {token}'",
+                forecast.run_id
+            )?;
+            writeln!(
+                out,
+                "staffing: curl -s http://{address}/api/v1/staffing/{} -H 'authorization: Bearer {token}'",
+                staffing.run_id
+            )?;
         }
         writeln!(out, "API description: http://{address}/api/v1/docs/")?;
         writeln!(out, "listening on http://{address}")?;

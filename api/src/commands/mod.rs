@@ -18,8 +18,12 @@ use queuelake_engine::scope::Scope;
 use queuelake_engine::session::{LakeTables, QueryEngine, QueryLimits};
 use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA, QUEUE_LOG_TS_COLUMN};
 
+use queuelake_engine::plans::PlanWriter;
+
 use crate::cli::{Command, KpiArgs};
-use crate::config::QuerySection;
+use crate::config::{ConfigFile, QuerySection};
+use crate::planning::runs::{PlanStore, Planner};
+use crate::planning::settings::PlanSettings;
 
 /// Runs a subcommand.
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -30,7 +34,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args).await,
         Command::Init(args) => init::run(args),
         Command::Token(args) => token::run(args),
-        Command::Staff(args) => staff::run(&args),
+        Command::Staff(args) => staff::run(&args).await,
         Command::Forecast(args) => forecast::run(args).await,
     }
 }
@@ -116,4 +120,48 @@ pub fn open_existing_lake(data: &Path) -> anyhow::Result<Lake> {
         );
     }
     Ok(Lake::open_local(data)?)
+}
+
+/// A planner over a lake for a CLI command. Runs are stored when this
+/// process can take the lake's writer lock (no `serve` or `ingest` holds
+/// it); otherwise they are computed and printed only.
+pub struct LocalPlanner {
+    /// An unscoped session over the committed lake.
+    pub engine: QueryEngine,
+    /// The planner.
+    pub planner: Planner,
+    /// Why runs are not stored, if they are not.
+    pub not_stored: Option<String>,
+    _lock: Option<WriterLock>,
+}
+
+/// Opens the lake at `data` for planning, with the configuration at
+/// `config` (or the defaults) and `kpi` over its `[kpi]`.
+pub async fn local_planner(
+    data: &Path,
+    config: Option<&Path>,
+    kpi: &KpiArgs,
+) -> anyhow::Result<LocalPlanner> {
+    let file = ConfigFile::resolve(config)?;
+    let kpi = kpi.kpi(&file.kpi);
+    kpi.validate()?;
+    let settings = PlanSettings::from_sections(&file.forecast, &file.staffing, &kpi)?;
+    let lake = open_existing_lake(data)?;
+    let (lock, not_stored) = match lake.lock_writer() {
+        Ok(lock) => (Some(lock), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let writer = match &lock {
+        Some(lock) => Some(PlanWriter::open(&lake, lock).await?),
+        None => None,
+    };
+    let tables = LakeTables::committed(&lake).await?;
+    let store = writer.map(|w| PlanStore::new(w, &tables));
+    let engine = QueryEngine::new(&tables, &kpi, limits(&file.query), &Scope::All).await?;
+    Ok(LocalPlanner {
+        engine,
+        planner: Planner::new(settings, store),
+        not_stored,
+        _lock: lock,
+    })
 }

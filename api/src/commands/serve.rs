@@ -23,6 +23,7 @@ use std::time::Duration;
 use queuelake_ami::session::AuthKind;
 use queuelake_engine::ami_events::{AMI_EVENTS, AMI_EVENTS_SCHEMA, AMI_EVENTS_TS_COLUMN};
 use queuelake_engine::lake::{Lake, TableWriter, WriterLock, WriterSettings};
+use queuelake_engine::plans::PlanWriter;
 use queuelake_engine::rollup::CallsRollup;
 use queuelake_engine::session::LakeTables;
 use queuelake_ingest::ami::client::{self, AmiClientConfig};
@@ -43,6 +44,9 @@ use crate::config::{ConfigFile, PostgresWireSection, QuerySection, ServerSection
 use crate::http::limits::{QuerySlots, Rate, RateLimiter};
 use crate::http::live::LiveSource;
 use crate::http::{AppState, router};
+use crate::planning::runs::{ForecastRun, PlanStore, Planner, PlanningError, StaffingRun};
+use crate::planning::schedule;
+use crate::planning::settings::PlanSettings;
 use crate::postgres_wire::PostgresWire;
 use crate::sessions::Sessions;
 
@@ -84,6 +88,8 @@ pub struct ServiceConfig {
     pub rollup_every: Duration,
     /// KPI settings.
     pub kpi: KpiSettings,
+    /// Forecast and staffing settings.
+    pub plan: PlanSettings,
     /// The accepted tokens (none: the service makes an admin token for
     /// this run and prints it).
     pub tokens: Vec<TokenEntry>,
@@ -185,6 +191,7 @@ impl ServiceConfig {
             rollup_every: Duration::from_secs(
                 args.rollup_seconds.unwrap_or(ingest.rollup_seconds).max(1),
             ),
+            plan: PlanSettings::from_sections(&file.forecast, &file.staffing, &kpi)?,
             kpi,
             tokens: file.tokens,
         })
@@ -236,6 +243,7 @@ pub struct Service {
     stop_tx: watch::Sender<bool>,
     workers: Vec<Worker>,
     rollups: tokio::task::JoinHandle<()>,
+    plan_every: Option<Duration>,
     _lock: WriterLock,
 }
 
@@ -246,6 +254,7 @@ impl Service {
         let (lock, queue_log_writer) = queue_log_writer(&lake).await?;
         let ami_writer = ami_events_writer(&lake, &lock).await?;
         let rollup = CallsRollup::open(&lake, &lock).await?;
+        let plan_writer = PlanWriter::open(&lake, &lock).await?;
         let tables = LakeTables::at(
             &lake,
             queue_log_writer.snapshot(),
@@ -253,6 +262,10 @@ impl Service {
             ami_writer.snapshot(),
         )
         .await?;
+        let planner = Arc::new(Planner::new(
+            config.plan.clone(),
+            Some(PlanStore::new(plan_writer, &tables)),
+        ));
         let (tokens, generated_admin_token) = token_registry(&config.tokens)?;
         let limits = limits(&config.query);
         let sessions = Sessions::build(&tables, &config.kpi, &limits, &tokens).await?;
@@ -350,6 +363,7 @@ impl Service {
                 config.query.max_concurrent,
                 Duration::from_millis(config.query.queue_wait_ms),
             ),
+            planner,
         });
         let postgres = match &config.postgres_wire {
             Some(section) => Some(PostgresWire::bind(section, state.clone()).await?),
@@ -366,8 +380,17 @@ impl Service {
             stop_tx,
             workers,
             rollups,
+            plan_every: config.plan.every,
             _lock: lock,
         })
+    }
+
+    /// Forecasts every queue and staffs the run now (the demo's first run).
+    pub async fn plan_now(&self) -> Result<(ForecastRun, StaffingRun), PlanningError> {
+        self.state
+            .planner
+            .forecast_and_staff(self.state.sessions.full())
+            .await
     }
 
     /// The HTTP address (the real port when 0 was asked for).
@@ -401,9 +424,17 @@ impl Service {
             stop_tx,
             workers,
             rollups,
+            plan_every,
             _lock,
             ..
         } = self;
+        let planning = plan_every.map(|every| {
+            tokio::spawn(schedule::run_every(
+                state.planner.clone(),
+                state.sessions.full_shared(),
+                every,
+            ))
+        });
         let postgres = postgres.map(|wire| tokio::spawn(wire.serve()));
         let server =
             axum::serve(listener, router(state, max_body_bytes)).with_graceful_shutdown(shutdown);
@@ -418,6 +449,9 @@ impl Service {
         stop.store(true, Ordering::SeqCst);
         let _ = stop_tx.send(true);
         rollups.abort(); // a refresh cut short commits nothing
+        if let Some(job) = planning {
+            job.abort(); // a run cut short commits nothing
+        }
         let mut first_error = None;
         for worker in workers {
             let (name, result) = match worker {

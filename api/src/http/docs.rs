@@ -29,6 +29,11 @@ use super::error::{AppError, Problem};
         super::live::campaigns,
         super::live::stream,
         super::metrics::metrics,
+        super::plans::create_forecast,
+        super::plans::get_forecast,
+        super::plans::forecast_accuracy,
+        super::plans::create_staffing,
+        super::plans::get_staffing,
         openapi_json,
         super::healthz,
         super::readyz,
@@ -38,6 +43,7 @@ use super::error::{AppError, Problem};
     tags(
         (name = "sql", description = "Read-only SQL over the lake's tables and views"),
         (name = "live", description = "What is happening now"),
+        (name = "planning", description = "Forecast and staffing runs (stored in the `forecasts` and `staffing` tables)"),
         (name = "operations", description = "Health, metrics, identity, this description"),
     )
 )]

@@ -25,6 +25,15 @@ pub const PROTECTED: &[(Method, &str, Permission)] = &[
     (Method::GET, "/api/v1/live/campaigns", Permission::Read),
     (Method::GET, "/api/v1/live/stream", Permission::Read),
     (Method::GET, "/api/v1/me", Permission::ApiDocs),
+    (Method::POST, "/api/v1/forecasts", Permission::Plan),
+    (Method::GET, "/api/v1/forecasts/{run}", Permission::Read),
+    (
+        Method::GET,
+        "/api/v1/forecasts/{run}/accuracy",
+        Permission::Read,
+    ),
+    (Method::POST, "/api/v1/staffing", Permission::Plan),
+    (Method::GET, "/api/v1/staffing/{run}", Permission::Read),
     (Method::GET, "/api/v1/openapi.json", Permission::ApiDocs),
     (Method::GET, "/metrics", Permission::Metrics),
 ];

@@ -13,6 +13,7 @@
 //! - [`limits`]: per-token rate limits and query slots.
 //! - [`live`]: live state of queues and campaigns (JSON and SSE).
 //! - [`metrics`]: Prometheus `/metrics`.
+//! - [`plans`]: forecast and staffing runs.
 //! - [`docs`]: the OpenAPI description and its offline docs page.
 
 pub mod docs;
@@ -22,6 +23,7 @@ pub mod json;
 pub mod limits;
 pub mod live;
 pub mod metrics;
+pub mod plans;
 pub mod request;
 pub mod sql_errors;
 
@@ -60,6 +62,8 @@ pub struct AppState {
     pub rate: Rate,
     /// Slots queries run in (shared with the PostgreSQL port).
     pub query_slots: QuerySlots,
+    /// Forecast and staffing runs.
+    pub planner: crate::planning::runs::SharedPlanner,
 }
 
 /// The router of the API; `max_body_bytes` bounds request bodies.
@@ -70,6 +74,14 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/v1/live/campaigns", get(live::campaigns))
         .route("/api/v1/live/stream", get(live::stream))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/forecasts", post(plans::create_forecast))
+        .route("/api/v1/forecasts/{run}", get(plans::get_forecast))
+        .route(
+            "/api/v1/forecasts/{run}/accuracy",
+            get(plans::forecast_accuracy),
+        )
+        .route("/api/v1/staffing", post(plans::create_staffing))
+        .route("/api/v1/staffing/{run}", get(plans::get_staffing))
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(

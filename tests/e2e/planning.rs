@@ -1,0 +1,204 @@
+//! Forecast and staffing runs over the API: a planner makes them, viewers
+//! read them (scoped tokens their queues only), special days shape them,
+//! and their accuracy follows the calls that come in afterwards.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::support::{Server, ingest, office_log, request};
+
+fn token_of(name: &str) -> String {
+    format!("ql_plan_{name}")
+}
+
+fn config(path: &std::path::Path) {
+    let mut text = String::from(
+        "version = 1\n[server]\nrequests_per_second = 0\n[forecast]\nevery_hours = 0\n\
+         [[forecast.special_days]]\ndate = \"2024-03-26\"\nname = \"spring promo\"\nvolume_factor = 1.5\nqueues = [\"sales\"]\n\
+         [[forecast.special_days]]\ndate = \"2024-03-27\"\nname = \"closed for moving\"\n",
+    );
+    for (name, role, queues) in [
+        ("planner", "planner", ""),
+        ("viewer", "viewer", ""),
+        ("admin", "admin", ""),
+        ("sales-viewer", "viewer", "queues = [\"sales\"]\n"),
+    ] {
+        let digest: String = Sha256::digest(token_of(name).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        text.push_str(&format!(
+            "[[tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{digest}\"\n{queues}"
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn call(port: u16, method: &str, path: &str, who: &str, body: &str) -> (u16, Value) {
+    let (status, text) = request(port, method, path, Some(&token_of(who)), body);
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+#[test]
+fn planners_make_runs_viewers_read_them_and_accuracy_follows_the_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queue_log");
+    std::fs::write(&log, office_log(0..21, 0..32, true)).unwrap();
+    let lake = dir.path().join("lake");
+    ingest(&lake, &[&log]);
+    let toml = dir.path().join("queuelake.toml");
+    config(&toml);
+    let server = Server::start(&lake, &log, &["--config", toml.to_str().unwrap()]);
+    let port = server.port;
+
+    // A planner forecasts a week.
+    let (status, created) = call(
+        port,
+        "POST",
+        "/api/v1/forecasts",
+        "planner",
+        r#"{"horizon":"1w"}"#,
+    );
+    assert_eq!(status, 201, "{created}");
+    let run = created["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(created["origin"], "2024-03-22T16:45:00Z");
+    assert_eq!(created["links"]["self"], format!("/api/v1/forecasts/{run}"));
+    let names: Vec<&str> = created["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["queue"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sales", "support"]);
+
+    // A viewer reads it: the promo day is 1.5 × 6 = 9 calls an interval
+    // in sales, the closed day has no intervals at all.
+    let (status, doc) = call(
+        port,
+        "GET",
+        &format!("/api/v1/forecasts/{run}"),
+        "viewer",
+        "",
+    );
+    assert_eq!(status, 200, "{doc}");
+    let sales = doc["queues"][0]["intervals"].as_array().unwrap();
+    assert_eq!(sales.len(), 1 + 128 + 31 - 32, "{doc}");
+    let at = |day: &str| {
+        sales
+            .iter()
+            .find(|i| i["interval_start"] == format!("2024-03-{day}T09:00:00Z"))
+            .cloned()
+    };
+    assert_eq!(at("25").unwrap()["volume"].as_f64(), Some(6.0));
+    let promo = at("26").unwrap();
+    assert_eq!(promo["volume"].as_f64(), Some(9.0), "{promo}");
+    assert_eq!(promo["special_day"], "spring promo");
+    assert!(at("27").is_none());
+    let support = doc["queues"][1]["intervals"].as_array().unwrap();
+    assert_eq!(support[1]["volume"].as_f64(), Some(3.0));
+    // A token scoped to sales sees sales only.
+    let (status, scoped) = call(
+        port,
+        "GET",
+        &format!("/api/v1/forecasts/{run}"),
+        "sales-viewer",
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(scoped["queues"].as_array().unwrap().len(), 1, "{scoped}");
+
+    // Staffing the run, as a planner, with Erlang C and the office's rule.
+    let body = format!(
+        r#"{{"forecast_run":"{run}","method":"erlang-c","target":"80/20","shrinkage":0.3,"max_occupancy":0.85}}"#
+    );
+    let (status, staffed) = call(port, "POST", "/api/v1/staffing", "planner", &body);
+    assert_eq!(status, 201, "{staffed}");
+    let staffing = staffed["run_id"].as_str().unwrap().to_owned();
+    let (status, doc) = call(
+        port,
+        "GET",
+        &format!("/api/v1/staffing/{staffing}"),
+        "viewer",
+        "",
+    );
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc["forecast_run"], run.as_str());
+    let first = &doc["queues"][0]["intervals"][1];
+    assert_eq!(first["interval_start"], "2024-03-25T09:00:00Z");
+    // 0.8 erlang at 80/20: 2 agents, 3 with 30 % shrinkage (worked out in
+    // the forecast test).
+    assert_eq!(first["agents_required"].as_i64(), Some(2), "{doc}");
+    assert_eq!(first["agents_with_shrinkage"].as_i64(), Some(3));
+    assert_eq!(doc["queues"][0]["method"], "erlang_c");
+
+    // Wrong requests name the field.
+    for (path, body, field) in [
+        ("/api/v1/forecasts", r#"{"horizon":"3x"}"#, "horizon"),
+        ("/api/v1/forecasts", r#"{"queues":["billing"]}"#, "queues"),
+        (
+            "/api/v1/staffing",
+            &format!(r#"{{"forecast_run":"{run}","target":"most"}}"#) as &str,
+            "target",
+        ),
+        (
+            "/api/v1/staffing",
+            &format!(r#"{{"forecast_run":"{run}","shrinkage":1.5}}"#) as &str,
+            "shrinkage",
+        ),
+    ] {
+        let (status, problem) = call(port, "POST", path, "planner", body);
+        assert_eq!(status, 422, "{body}: {problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+
+    // Monday's first two hours come in as forecast (6 and 3 calls an
+    // interval); once the tail has them, the run's accuracy compares the
+    // completed intervals: Friday 16:45 and Monday 09:00–10:30.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    file.write_all(office_log(21..22, 0..8, false).as_bytes())
+        .unwrap();
+    drop(file);
+    let mut accuracy = Value::Null;
+    for _ in 0..100 {
+        let (status, doc) = call(
+            port,
+            "GET",
+            &format!("/api/v1/forecasts/{run}/accuracy"),
+            "viewer",
+            "",
+        );
+        assert_eq!(status, 200, "{doc}");
+        if doc["queues"][0]["intervals_compared"] == 8 {
+            accuracy = doc;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sales = &accuracy["queues"][0];
+    assert_eq!(sales["queue"], "sales", "{accuracy}");
+    assert_eq!(sales["wape"].as_f64(), Some(0.0), "{accuracy}");
+    assert_eq!(sales["bias"].as_f64(), Some(0.0));
+    assert_eq!(sales["interval_coverage"].as_f64(), Some(1.0));
+    assert_eq!(accuracy["queues"][1]["intervals_compared"], 8);
+
+    // Analysts put plans beside actuals in SQL.
+    let (status, answer) = call(
+        port,
+        "POST",
+        "/api/v1/sql",
+        "admin",
+        &format!(
+            r#"{{"sql":"SELECT f.queue, SUM(f.volume), SUM(s.offered) FROM forecasts f JOIN interval_stats s ON s.queue = f.queue AND s.interval_start = f.interval_start WHERE f.run_id = '{run}' AND f.interval_start < TIMESTAMP '2024-03-25T10:45:00Z' GROUP BY f.queue ORDER BY f.queue"}}"#
+        ),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["rows"],
+        serde_json::json!([["sales", 48.0, 48], ["support", 24.0, 24]]),
+        "{answer}"
+    );
+}
