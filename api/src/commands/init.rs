@@ -68,6 +68,8 @@ mod tests {
         assert_eq!(config.query, defaults.query);
         assert_eq!(config.kpi, defaults.kpi);
         assert_eq!(config.ingest, defaults.ingest);
+        assert_eq!(config.forecast, defaults.forecast);
+        assert_eq!(config.staffing, defaults.staffing);
         let registry = TokenRegistry::from_entries(&config.tokens).unwrap();
         let admin = registry.verify(&token).unwrap();
         assert_eq!(admin.role, crate::auth::Role::Admin);

@@ -1,7 +1,8 @@
 //! The scheduled planning run: every `[forecast] every_hours`, every
 //! queue is forecast and the run staffed with `[staffing]`. The first
-//! run comes when the newest stored run is that old (at once on a lake
-//! without runs), so restarts do not pile up runs.
+//! run comes when the newest stored run is that old, and not before the
+//! service has run for [`SETTLE`] (a lake without runs gets its first
+//! then), so restarts neither pile up runs nor compete with start-up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,12 +13,16 @@ use queuelake_engine::session::QueryEngine;
 
 use super::runs::{Planner, PlanningError};
 
+/// The least time between start-up and the first scheduled run.
+pub const SETTLE: Duration = Duration::from_secs(60);
+
 /// Runs the planner every `every`, forever (the caller aborts the task).
 pub async fn run_every(planner: Arc<Planner>, engine: Arc<QueryEngine>, every: Duration) {
     let mut wait = match newest_run_age(&engine).await {
         Some(age) if age < every => every - age,
         _ => Duration::ZERO,
-    };
+    }
+    .max(SETTLE);
     loop {
         tokio::time::sleep(wait).await;
         wait = every;

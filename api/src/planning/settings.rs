@@ -242,7 +242,7 @@ pub fn parse_horizon(text: &str) -> Result<i64, String> {
         "h" => number.saturating_mul(3_600),
         _ => return Err(bad()),
     };
-    if seconds < 3_600 || seconds > MAX_HORIZON_S {
+    if !(3_600..=MAX_HORIZON_S).contains(&seconds) {
         return Err(format!("{text}: between 1 hour and 6 weeks"));
     }
     Ok(seconds)
