@@ -6,20 +6,23 @@ use crate::accuracy::Accuracy;
 use crate::backtest::{mean, rolling};
 use crate::baselines::SameIntervalMean;
 use crate::combine::Combination;
+use crate::memo::Memo;
 use crate::mstl::MstlEts;
 use crate::{Model, Series};
 
 /// The models offered for call volumes, most robust last: the seasonal
 /// naive, MSTL + AutoETS, its mean with the trimmed six-week mean, the
-/// trimmed six-week mean, and the four-week mean.
+/// trimmed six-week mean, and the four-week mean. MSTL + AutoETS is fitted
+/// once per history for both candidates that use it.
 pub fn volume_candidates() -> Vec<Box<dyn Model>> {
+    let mstl = Memo::new(MstlEts);
     vec![
         Box::new(SameIntervalMean::SEASONAL_NAIVE),
-        Box::new(MstlEts),
+        Box::new(mstl.clone()),
         Box::new(Combination::new(
             "mstl_ets+trimmed_same_interval_mean",
             vec![
-                Box::new(MstlEts),
+                Box::new(mstl),
                 Box::new(SameIntervalMean::TRIMMED_SIX_WEEK_MEAN),
             ],
         )),

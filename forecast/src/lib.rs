@@ -14,6 +14,7 @@
 //!   origins.
 //! - [`choose`]: the model for a series, by rolling-origin backtest.
 //! - [`combine`]: the mean of several models' forecasts.
+//! - [`memo`]: a model that remembers its forecasts (shared members fit once).
 //! - [`mstl`]: MSTL (daily and weekly seasons) with AutoETS on the trend
 //!   (augurs), on a gap-filled copy of the grid.
 //! - [`special`]: special days (holidays, campaigns): out of the history,
@@ -27,6 +28,7 @@ pub mod backtest;
 pub mod baselines;
 pub mod choose;
 pub mod combine;
+pub mod memo;
 pub mod mstl;
 pub mod plan;
 pub mod series;

@@ -173,17 +173,46 @@ impl Planner {
         let settings = self.settings.clone();
         let origin_s = history.origin_s;
         let id = run_id.clone();
+        // Queues are independent: one thread per core, each a run of them.
         let queues = tokio::task::spawn_blocking(move || {
-            history
-                .queues
-                .iter()
-                .map(|(queue, h)| {
-                    forecast_one(&settings, &id, created_at_us, queue, h, origin_s, horizon_s)
-                })
-                .collect::<Vec<_>>()
+            let queues: Vec<_> = history.queues.iter().collect();
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let per_thread = queues.len().div_ceil(cores).max(1);
+            std::thread::scope(|scope| {
+                let threads: Vec<_> = queues
+                    .chunks(per_thread)
+                    .map(|chunk| {
+                        let (settings, id) = (&settings, &id);
+                        scope.spawn(move || {
+                            chunk
+                                .iter()
+                                .map(|(queue, h)| {
+                                    forecast_one(
+                                        settings,
+                                        id,
+                                        created_at_us,
+                                        queue,
+                                        h,
+                                        origin_s,
+                                        horizon_s,
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                threads
+                    .into_iter()
+                    .map(|t| {
+                        t.join()
+                            .map_err(|_| PlanningError::Task("a forecast thread panicked".into()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|runs| runs.into_iter().flatten().collect::<Vec<_>>())
+            })
         })
         .await
-        .map_err(|e| PlanningError::Task(e.to_string()))?;
+        .map_err(|e| PlanningError::Task(e.to_string()))??;
         if queues.iter().all(|q| q.rows.is_empty()) {
             return Err(PlanningError::NoHistory(
                 " long enough (a week of intervals at least)".into(),
