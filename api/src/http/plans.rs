@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -51,6 +52,12 @@ fn session(state: &AppState, principal: &Principal) -> Result<Arc<QueryEngine>, 
         .sessions
         .for_principal(principal)
         .ok_or_else(|| AppError::Internal(format!("no session for {:?}", principal.name)))
+}
+
+/// The `{run}` of the path (a segment that is not UTF-8 is a 400).
+fn run_id(path: Result<Path<String>, PathRejection>) -> Result<String, AppError> {
+    path.map(|Path(run)| run)
+        .map_err(|e| AppError::bad_request(format!("run id: {}", e.body_text())))
 }
 
 fn rfc3339(unix_us: i64) -> String {
@@ -277,6 +284,7 @@ fn by_queue<T>(rows: Vec<T>, queue: impl Fn(&T) -> &str) -> Vec<Vec<T>> {
     params(("run" = String, Path, description = "The run's id (fc-…)")),
     responses(
         (status = 200, description = "The run", body = ForecastDocument),
+        (status = 400, description = "The run id is not UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such run (or none of its queues in the token's scope)", body = Problem, content_type = "application/problem+json"),
@@ -285,8 +293,9 @@ fn by_queue<T>(rows: Vec<T>, queue: impl Fn(&T) -> &str) -> Vec<Vec<T>> {
 pub async fn get_forecast(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Arc<Principal>>,
-    Path(run): Path<String>,
+    run: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ForecastDocument>, AppError> {
+    let run = run_id(run)?;
     let engine = session(&state, &principal)?;
     let rows = runs::read_forecast(&engine, &run).await?;
     let created_at = rows.first().map_or(0, |r| r.created_at_us);
@@ -378,6 +387,7 @@ pub struct AccuracyDocument {
     params(("run" = String, Path, description = "The run's id (fc-…)")),
     responses(
         (status = 200, description = "Accuracy per queue", body = AccuracyDocument),
+        (status = 400, description = "The run id is not UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
@@ -386,8 +396,9 @@ pub struct AccuracyDocument {
 pub async fn forecast_accuracy(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Arc<Principal>>,
-    Path(run): Path<String>,
+    run: Result<Path<String>, PathRejection>,
 ) -> Result<Json<AccuracyDocument>, AppError> {
+    let run = run_id(run)?;
     let engine = session(&state, &principal)?;
     let queues = runs::run_accuracy(&engine, &run).await?;
     Ok(Json(AccuracyDocument {
@@ -570,6 +581,7 @@ pub struct StaffingDocument {
     params(("run" = String, Path, description = "The run's id (st-…)")),
     responses(
         (status = 200, description = "The run", body = StaffingDocument),
+        (status = 400, description = "The run id is not UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
@@ -578,8 +590,9 @@ pub struct StaffingDocument {
 pub async fn get_staffing(
     State(state): State<Arc<AppState>>,
     Extension(principal): Extension<Arc<Principal>>,
-    Path(run): Path<String>,
+    run: Result<Path<String>, PathRejection>,
 ) -> Result<Json<StaffingDocument>, AppError> {
+    let run = run_id(run)?;
     let engine = session(&state, &principal)?;
     let rows = runs::read_staffing(&engine, &run).await?;
     let first = rows.first();
