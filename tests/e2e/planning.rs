@@ -149,6 +149,13 @@ fn planners_make_runs_viewers_read_them_and_accuracy_follows_the_calls() {
             &format!(r#"{{"forecast_run":"{run}","shrinkage":1.5}}"#) as &str,
             "shrinkage",
         ),
+        (
+            "/api/v1/staffing",
+            &format!(r#"{{"forecast_run":"{run}","target":"100/20"}}"#) as &str,
+            "target",
+        ),
+        // A multi-byte last character (JSON's \u0084) is refused, not split.
+        ("/api/v1/forecasts", r#"{"horizon":"2\u0084"}"#, "horizon"),
     ] {
         let (status, problem) = call(port, "POST", path, "planner", body);
         assert_eq!(status, 422, "{body}: {problem}");

@@ -79,6 +79,7 @@ static SPEC: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_json().unw
     responses(
         (status = 200, description = "This description (OpenAPI 3)", content_type = "application/json", body = Object),
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn openapi_json() -> Response {

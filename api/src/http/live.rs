@@ -382,6 +382,7 @@ fn campaigns_view(state: &AppState, scope: &Scope) -> CampaignsView {
         (status = 200, description = "Queues now and today's totals", body = QueuesView),
         (status = 401, description = "No or unknown token", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read live state", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn queues(
@@ -401,6 +402,7 @@ pub async fn queues(
         (status = 200, description = "Outbound campaigns now", body = CampaignsView),
         (status = 401, description = "No or unknown token", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read live state", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn campaigns(
@@ -423,6 +425,7 @@ pub async fn campaigns(
         (status = 200, description = "text/event-stream of `queues` and `campaigns` events", content_type = "text/event-stream", body = String),
         (status = 401, description = "No or unknown token", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read live state", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn stream(

@@ -95,6 +95,7 @@ pub fn record_query(protocol: &'static str, outcome: Outcome, seconds: f64) {
         (status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String),
         (status = 401, description = "No or unknown token", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read metrics", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {

@@ -148,6 +148,7 @@ pub struct Me {
     responses(
         (status = 200, description = "The caller", body = Me),
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn me(Extension(principal): Extension<Arc<Principal>>) -> Json<Me> {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
 use queuelake_engine::plans::{BacktestScores, ForecastRow, StaffingRow};
 use queuelake_engine::session::QueryEngine;
+use queuelake_scheduler::staffing::StaffingError;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
@@ -38,7 +39,21 @@ impl From<PlanningError> for AppError {
         match e {
             PlanningError::NoRun(_) => AppError::NotFound(e.to_string()),
             PlanningError::NoHistory(_) => unprocessable(e.to_string(), Some("queues")),
-            PlanningError::Staffing { .. } => unprocessable(e.to_string(), Some("target")),
+            PlanningError::Staffing { ref source, .. } => {
+                // The request field behind the scheduler's setting; the
+                // forecast's own values (volume, AHT) have none.
+                let field = match source {
+                    StaffingError::Invalid { name, .. } => match *name {
+                        n if n.starts_with("target") => Some("target"),
+                        "max occupancy" => Some("max_occupancy"),
+                        "patience" => Some("patience_s"),
+                        "shrinkage" => Some("shrinkage"),
+                        _ => None,
+                    },
+                    StaffingError::Unreachable(_) => Some("target"),
+                };
+                unprocessable(e.to_string(), field)
+            }
             PlanningError::Engine(engine) => engine.into(),
             PlanningError::ReadOnly(_) | PlanningError::Task(_) => {
                 AppError::Internal(e.to_string())
@@ -288,6 +303,7 @@ fn by_queue<T>(rows: Vec<T>, queue: impl Fn(&T) -> &str) -> Vec<Vec<T>> {
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such run (or none of its queues in the token's scope)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_forecast(
@@ -391,6 +407,7 @@ pub struct AccuracyDocument {
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn forecast_accuracy(
@@ -585,6 +602,7 @@ pub struct StaffingDocument {
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not read plans", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_staffing(

@@ -291,7 +291,10 @@ impl Planner {
                 "erlang_c"
             };
             for row in forecast.iter().filter(|r| &r.queue == queue) {
-                let Some(aht_s) = row.aht_s else { continue };
+                // Without a handle time there is no load to staff for.
+                let Some(aht_s) = row.aht_s.filter(|a| *a > 0.0) else {
+                    continue;
+                };
                 let demand = Demand {
                     calls: row.volume,
                     period_s: row.interval_s as f64,

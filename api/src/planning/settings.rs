@@ -234,7 +234,9 @@ pub fn staff_rule(section: &StaffingSection, prefix: &str) -> Result<StaffRule, 
 /// `2w`, `10d`, `36h` → seconds (1 hour to 6 weeks).
 pub fn parse_horizon(text: &str) -> Result<i64, String> {
     let bad = || format!("{text:?}: give a number and w, d or h (2w, 10d, 36h)");
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    // The unit is the last character, whatever its width.
+    let split = text.char_indices().last().map_or(0, |(at, _)| at);
+    let (number, unit) = text.split_at(split);
     let number: i64 = number.parse().map_err(|_| bad())?;
     let seconds = match unit {
         "w" => number.saturating_mul(7 * 86_400),
@@ -260,6 +262,17 @@ mod tests {
         assert!(parse_horizon("0h").unwrap_err().contains("1 hour"));
         assert!(parse_horizon("soon").unwrap_err().contains("soon"));
         assert!(parse_horizon("").is_err());
+        // Multi-byte text is refused, not split inside a character.
+        for odd in ["\u{84}", "2\u{84}", "é", "2wé", "９w"] {
+            assert!(parse_horizon(odd).is_err(), "{odd}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_horizon_text_is_answered_without_panic(text in ".{0,12}") {
+            let _ = parse_horizon(&text);
+        }
     }
 
     #[test]
