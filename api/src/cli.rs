@@ -39,6 +39,52 @@ pub enum Command {
     Staff(StaffArgs),
     /// Forecast interval call volumes, from the lake or a `timestamp,count` CSV.
     Forecast(ForecastArgs),
+    /// Shift scheduling: cover a weekly requirement with shifts and breaks.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+/// `queuelake schedule …`.
+#[derive(Subcommand, Debug)]
+pub enum ScheduleCommand {
+    /// Solve a scheduling instance file (the tours or pyworkforce format of
+    /// the shared benchmark instances).
+    Solve(ScheduleSolveArgs),
+}
+
+/// The pyworkforce objectives.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceObjective {
+    /// Σ |scheduled − required| over every period.
+    MinAbsDifference,
+    /// Σ cost × agents with every period covered.
+    MinRequiredResources,
+}
+
+/// Output formats of `schedule solve`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleFormat {
+    /// One JSON object: objective, bound, gap, seconds, tours, shifts.
+    Json,
+    /// Lines of `name: value`, then the shifts per day.
+    Text,
+}
+
+/// `queuelake schedule solve`.
+#[derive(clap::Args, Debug)]
+pub struct ScheduleSolveArgs {
+    /// The instance file.
+    #[arg(long)]
+    pub instance: PathBuf,
+    /// Objective of a pyworkforce instance (tours instances minimize paid hours).
+    #[arg(long, value_enum, default_value_t = InstanceObjective::MinRequiredResources)]
+    pub objective: InstanceObjective,
+    /// Seconds for the per-day integer programs, in all.
+    #[arg(long, default_value_t = 5.0)]
+    pub time_limit: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScheduleFormat::Json)]
+    pub format: ScheduleFormat,
 }
 
 /// Output formats of `forecast`.

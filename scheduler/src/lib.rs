@@ -8,12 +8,16 @@
 //!   service level, ASA, occupancy, exact and stable in f64.
 //! - [`staffing`]: an interval's requirement — the least agents meeting a
 //!   service-level or ASA target under an occupancy cap, and shrinkage.
+//! - [`cover`]: weekly shift scheduling — shift counts per day and break
+//!   placements that cover a requirement (LP bound, per-day integer
+//!   programs, tours of days off).
 //! - [`sim`]: a discrete-event simulation of an Asterisk contact center
 //!   (queues, agents, shifts, outbound campaigns), deterministic by seed;
 //!   it drives the emulator and checks the math above.
 //!
-//! Shift scheduling and dialer pacing join this crate with their issues.
+//! Rostering and dialer pacing join this crate with their issues.
 
+pub mod cover;
 pub mod erlang;
 pub mod erlang_a;
 pub mod sim;

@@ -15,6 +15,7 @@ mod operations;
 mod planning;
 mod postgres;
 mod rollup;
+mod schedule;
 mod sql_guard;
 mod staffing;
 mod support;

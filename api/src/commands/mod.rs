@@ -4,6 +4,7 @@ mod demo;
 mod forecast;
 mod ingest;
 pub mod init;
+mod schedule;
 mod serve;
 mod sql;
 mod staff;
@@ -36,6 +37,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(args),
         Command::Staff(args) => staff::run(&args).await,
         Command::Forecast(args) => forecast::run(args).await,
+        Command::Schedule(command) => schedule::run(command),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the planning crate: the simulation against
 //! queueing theory, and its Asterisk queue behaviour.
 
+mod cover;
 mod references;
 mod sim_behaviour;
 mod sim_vs_erlang;
