@@ -11,14 +11,17 @@
 //! - [`cover`]: weekly shift scheduling — shift counts per day and break
 //!   placements that cover a requirement (LP bound, per-day integer
 //!   programs, tours of days off).
+//! - [`roster`]: the week's shifts given to named agents under their
+//!   contracts, availability, rest and consecutive-day rules.
 //! - [`sim`]: a discrete-event simulation of an Asterisk contact center
 //!   (queues, agents, shifts, outbound campaigns), deterministic by seed;
 //!   it drives the emulator and checks the math above.
 //!
-//! Rostering and dialer pacing join this crate with their issues.
+//! Dialer pacing joins this crate with its issue.
 
 pub mod cover;
 pub mod erlang;
 pub mod erlang_a;
+pub mod roster;
 pub mod sim;
 pub mod staffing;

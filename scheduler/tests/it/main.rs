@@ -3,6 +3,7 @@
 
 mod cover;
 mod references;
+mod roster_properties;
 mod sim_behaviour;
 mod sim_vs_erlang;
 mod staffing_properties;
