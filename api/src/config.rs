@@ -56,6 +56,9 @@ pub struct ConfigFile {
     /// How forecasts are staffed: target, model, shrinkage.
     #[serde(default)]
     pub staffing: StaffingSection,
+    /// Shift patterns, days off, weights and the roster of schedules.
+    #[serde(default)]
+    pub scheduling: crate::scheduling::inputs::SchedulingInputs,
     /// API tokens (`[[tokens]]`), stored as SHA-256 digests.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
@@ -74,6 +77,7 @@ impl Default for ConfigFile {
             ingest: IngestSection::default(),
             forecast: ForecastSection::default(),
             staffing: StaffingSection::default(),
+            scheduling: crate::scheduling::inputs::SchedulingInputs::default(),
             tokens: Vec::new(),
         }
     }
@@ -373,6 +377,9 @@ impl ConfigFile {
         }
         crate::planning::settings::PlanSettings::from_config(self)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.scheduling
+            .prepare(self.kpi.interval_minutes, &[])
+            .map_err(|e| anyhow::anyhow!("[scheduling] {e}"))?;
         crate::auth::TokenRegistry::from_entries(&self.tokens)
             .map_err(|e| anyhow::anyhow!("[[tokens]] {e}"))?;
         Ok(())

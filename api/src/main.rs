@@ -10,6 +10,7 @@
 //! - `http`: the axum API (SQL, live state, metrics, docs), its auth, errors and limits.
 //! - `postgres_wire`: SQL over the PostgreSQL wire protocol.
 //! - `planning`: forecast and staffing runs (lake in, lake out).
+//! - `scheduling`: shift schedules: drafts, edits, publication.
 
 mod auth;
 mod cli;
@@ -18,6 +19,7 @@ mod config;
 mod http;
 mod planning;
 mod postgres_wire;
+mod scheduling;
 mod sessions;
 
 use clap::Parser;

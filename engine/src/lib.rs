@@ -18,6 +18,7 @@
 //! - [`calls`]: the `calls` view as a provider: stored days + computed recent days.
 //! - [`rollup`]: storing closed days of `calls` in `calls_by_day`, with input fingerprints.
 //! - [`plans`]: the planning tables `forecasts` and `staffing` (schemas, rows, writer).
+//! - [`schedules`]: published schedules (`schedules`, `schedule_shifts`, `schedule_coverage`).
 //! - [`scope`]: per-reader scopes (queues, campaigns) applied under every table.
 //! - [`session`]: the read-only query session with memory and time limits.
 //! - [`output`]: JSON, CSV and text-table renderings.
@@ -32,6 +33,7 @@ pub mod live;
 pub mod output;
 pub mod plans;
 pub mod rollup;
+pub mod schedules;
 pub mod scope;
 pub mod session;
 pub mod tables;

@@ -31,7 +31,7 @@ pub const STAFFING: &str = "staffing";
 /// Index of `created_at` (the partitioning column) in both schemas.
 const CREATED_AT_COLUMN: usize = 1;
 
-fn timestamp(name: &str) -> Field {
+pub(crate) fn timestamp(name: &str) -> Field {
     Field::new(
         name,
         DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
@@ -39,7 +39,7 @@ fn timestamp(name: &str) -> Field {
     )
 }
 
-fn number(name: &str, nullable: bool) -> Field {
+pub(crate) fn number(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Float64, nullable)
 }
 
@@ -171,25 +171,25 @@ pub struct StaffingRow {
     pub max_occupancy: f64,
 }
 
-fn timestamps(values: impl Iterator<Item = i64>) -> ArrayRef {
+pub(crate) fn timestamps(values: impl Iterator<Item = i64>) -> ArrayRef {
     let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
     values.for_each(|v| b.append_value(v));
     Arc::new(b.finish())
 }
 
-fn texts<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+pub(crate) fn texts<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     let mut b = StringBuilder::new();
     values.for_each(|v| b.append_option(v));
     Arc::new(b.finish())
 }
 
-fn floats(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
+pub(crate) fn floats(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
     let mut b = Float64Builder::new();
     values.for_each(|v| b.append_option(v));
     Arc::new(b.finish())
 }
 
-fn integers(values: impl Iterator<Item = i64>) -> ArrayRef {
+pub(crate) fn integers(values: impl Iterator<Item = i64>) -> ArrayRef {
     let mut b = Int64Builder::new();
     values.for_each(|v| b.append_value(v));
     Arc::new(b.finish())
@@ -280,7 +280,7 @@ impl PlanWriter {
     }
 }
 
-async fn append(writer: &mut TableWriter, batch: RecordBatch) -> Result<Snapshot> {
+pub(crate) async fn append(writer: &mut TableWriter, batch: RecordBatch) -> Result<Snapshot> {
     if batch.num_rows() > 0 {
         writer.append(vec![batch], BTreeMap::new()).await?;
     }

@@ -13,6 +13,7 @@
 //! | `calls` (stored days) | `queue` is one of the scope's queues |
 //! | `ami_events` | `queue` is one of the scope's queues, or the event carries `QL_CAMPAIGN=<c>` for one of its campaigns |
 //! | `forecasts`, `staffing` | `queue` is one of the scope's queues |
+//! | `schedules`, `schedule_shifts`, `schedule_coverage` | every queue of the schedule's team (`queues`) is one of the scope's queues |
 //!
 //! Rows that belong to no queue (`queue_log` lines with queue `NONE`,
 //! AMI events without a queue or campaign, connection gaps) are visible to
@@ -52,6 +53,8 @@ pub enum ScopedBy {
     Queue,
     /// The `queue` column, or the campaign in `fields['ChanVariable']`.
     QueueOrCampaign,
+    /// The `queues` column (a comma-separated team): all of them.
+    QueueList,
 }
 
 impl Scope {
@@ -77,6 +80,16 @@ impl Scope {
             return None;
         };
         let mut terms = Vec::new();
+        if by == ScopedBy::QueueList {
+            if queues.is_empty() {
+                return Some("FALSE".to_owned());
+            }
+            let list: Vec<String> = queues.iter().map(|q| sql_string(q)).collect();
+            return Some(format!(
+                "array_has_all(make_array({}), string_to_array(queues, ','))",
+                list.join(", ")
+            ));
+        }
         if !queues.is_empty() {
             let list: Vec<String> = queues.iter().map(|q| sql_string(q)).collect();
             terms.push(format!("queue IN ({})", list.join(", ")));

@@ -25,6 +25,10 @@ use crate::lake::{Lake, Snapshot};
 use crate::live::LiveTable;
 use crate::plans::{FORECASTS, FORECASTS_SCHEMA, STAFFING, STAFFING_SCHEMA};
 use crate::rollup::CALLS_BY_DAY;
+use crate::schedules::{
+    SCHEDULE_COVERAGE, SCHEDULE_COVERAGE_SCHEMA, SCHEDULE_SHIFTS, SCHEDULE_SHIFTS_SCHEMA,
+    SCHEDULES, SCHEDULES_SCHEMA,
+};
 use crate::scope::{Scope, ScopedBy};
 use crate::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
 
@@ -80,6 +84,8 @@ pub struct LakeTables {
     pub forecasts: LiveTable,
     /// Staffing runs.
     pub staffing: LiveTable,
+    /// Published schedule versions, their shifts and their coverage.
+    pub schedules: [LiveTable; 3],
 }
 
 impl LakeTables {
@@ -130,6 +136,26 @@ impl LakeTables {
                 STAFFING_SCHEMA.clone(),
                 &lake.snapshot(STAFFING).await?,
             )?,
+            schedules: [
+                LiveTable::new(
+                    lake.clone(),
+                    SCHEDULES,
+                    SCHEDULES_SCHEMA.clone(),
+                    &lake.snapshot(SCHEDULES).await?,
+                )?,
+                LiveTable::new(
+                    lake.clone(),
+                    SCHEDULE_SHIFTS,
+                    SCHEDULE_SHIFTS_SCHEMA.clone(),
+                    &lake.snapshot(SCHEDULE_SHIFTS).await?,
+                )?,
+                LiveTable::new(
+                    lake.clone(),
+                    SCHEDULE_COVERAGE,
+                    SCHEDULE_COVERAGE_SCHEMA.clone(),
+                    &lake.snapshot(SCHEDULE_COVERAGE).await?,
+                )?,
+            ],
         })
     }
 }
@@ -172,9 +198,13 @@ impl QueryEngine {
             ScopedBy::QueueOrCampaign,
         )?;
         ctx.register_table(AMI_EVENTS, ami_events)?;
-        for table in [&tables.forecasts, &tables.staffing] {
-            let scoped =
-                scope.restrict(&ctx, table.name(), Arc::new(table.clone()), ScopedBy::Queue)?;
+        let by_queue = [
+            (&tables.forecasts, ScopedBy::Queue),
+            (&tables.staffing, ScopedBy::Queue),
+        ];
+        let by_team = tables.schedules.iter().map(|t| (t, ScopedBy::QueueList));
+        for (table, by) in by_queue.into_iter().chain(by_team) {
+            let scoped = scope.restrict(&ctx, table.name(), Arc::new(table.clone()), by)?;
             ctx.register_table(table.name(), scoped)?;
         }
         for view in kpi::VIEWS {

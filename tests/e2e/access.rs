@@ -193,6 +193,30 @@ const ROUTES: &[(&str, &str, &str, [u16; 6])] = &[
         "",
         [404, 404, 404, 404, 403, 404],
     ),
+    (
+        "POST",
+        "/api/v1/schedules",
+        r#"{"staffing_run":"st-none","week":"2024-03-25"}"#,
+        [404, 403, 404, 403, 403, 403],
+    ),
+    (
+        "GET",
+        "/api/v1/schedules/sc-none",
+        "",
+        [404, 404, 404, 404, 403, 404],
+    ),
+    (
+        "POST",
+        "/api/v1/schedules/sc-none/edits",
+        r#"{"edits":[]}"#,
+        [404, 403, 404, 403, 403, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/schedules/sc-none/publish",
+        "",
+        [404, 403, 404, 403, 403, 403],
+    ),
     ("GET", "/api/v1/openapi.json", "", [200; 6]),
     ("GET", "/metrics", "", [200, 403, 403, 403, 403, 200]),
 ];

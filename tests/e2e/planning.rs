@@ -25,6 +25,7 @@ fn config(path: &std::path::Path) {
         ("viewer", "viewer", ""),
         ("admin", "admin", ""),
         ("sales-viewer", "viewer", "queues = [\"sales\"]\n"),
+        ("support-viewer", "viewer", "queues = [\"support\"]\n"),
     ] {
         let digest: String = Sha256::digest(token_of(name).as_bytes())
             .iter()
@@ -207,5 +208,141 @@ fn planners_make_runs_viewers_read_them_and_accuracy_follows_the_calls() {
         answer["rows"],
         serde_json::json!([["sales", 48.0, 48], ["support", 24.0, 24]]),
         "{answer}"
+    );
+
+    schedule_the_staffing_run(port, &staffing);
+}
+
+/// The scheduling workflow on the staffing run: a draft for sales in the
+/// week of Monday 2024-03-25, an edit, two published versions.
+fn schedule_the_staffing_run(port: u16, staffing: &str) {
+    let agents: Vec<String> = ["Ana", "Ben", "Cleo", "Dev"]
+        .iter()
+        .map(|n| format!(r#"{{"name":"{n}","max_hours":40}}"#))
+        .collect();
+    let body = format!(
+        r#"{{"staffing_run":"{staffing}","week":"2024-03-25","queues":["sales"],"inputs":{{"patterns":[{{"name":"day","earliest_start":"09:00","latest_start":"09:00","start_every_min":30,"length_min":480}}],"days_off":"any","agents":[{}]}}}}"#,
+        agents.join(",")
+    );
+    // What the planner sends.
+    let post = |path: &str, body: &str| call(port, "POST", path, "planner", body);
+    let (status, draft) = post("/api/v1/schedules", &body);
+    assert_eq!(status, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_owned();
+    // Every required agent-interval is covered (a shortfall weighs 3, a
+    // surplus 1) and every shift has an agent.
+    assert_eq!(
+        draft["totals"]["short_agent_hours"].as_f64(),
+        Some(0.0),
+        "{draft}"
+    );
+    let shifts = draft["shifts"].as_array().unwrap();
+    assert!(shifts.iter().all(|s| s["agent"].is_string()), "{draft}");
+    // Monday needs 2 agents 09:00–17:00: two 8-hour shifts.
+    let monday: Vec<&Value> = shifts
+        .iter()
+        .filter(|s| s["start"] == "2024-03-25T09:00:00Z")
+        .collect();
+    assert_eq!(monday.len(), 2, "{draft}");
+    assert!(monday.iter().all(|s| s["end"] == "2024-03-25T17:00:00Z"));
+    // Wednesday is closed: nobody works it.
+    assert!(
+        !shifts
+            .iter()
+            .any(|s| s["start"].as_str().unwrap().starts_with("2024-03-27"))
+    );
+
+    // Removing a Monday shift shows the hole at once: 8 agent-hours short.
+    let no = monday[0]["no"].as_i64().unwrap();
+    let edit = format!(r#"{{"edits":[{{"op":"remove_shift","shift":{no}}}]}}"#);
+    let (status, edited) = post(&format!("/api/v1/schedules/{id}/edits"), &edit);
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(
+        edited["totals"]["short_agent_hours"].as_f64(),
+        Some(8.0),
+        "{edited}"
+    );
+    let bad = r#"{"edits":[{"op":"move_shift","shift":9999,"day":0,"start":"10:00"}]}"#;
+    let (status, problem) = post(&format!("/api/v1/schedules/{id}/edits"), bad);
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "edits[0].shift");
+    // Viewers read it; a token scoped to another queue does not see it.
+    assert_eq!(
+        call(
+            port,
+            "GET",
+            &format!("/api/v1/schedules/{id}"),
+            "sales-viewer",
+            ""
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            port,
+            "GET",
+            &format!("/api/v1/schedules/{id}"),
+            "support-viewer",
+            ""
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        call(
+            port,
+            "POST",
+            &format!("/api/v1/schedules/{id}/publish"),
+            "viewer",
+            ""
+        )
+        .0,
+        403
+    );
+
+    // Version 1 as edited; then the shift comes back and version 2 is
+    // published. Version 1 stays as it was.
+    let (status, published) = post(&format!("/api/v1/schedules/{id}/publish"), "");
+    assert_eq!(status, 201, "{published}");
+    assert_eq!(published["version"], 1);
+    let sql = |query: &str| {
+        let (status, answer) = call(
+            port,
+            "POST",
+            "/api/v1/sql",
+            "admin",
+            &serde_json::json!({ "sql": query }).to_string(),
+        );
+        assert_eq!(status, 200, "{answer}");
+        answer["rows"].clone()
+    };
+    let shift_counts = format!(
+        "SELECT version, COUNT(*) FROM schedule_shifts WHERE schedule_id = '{id}' AND activity = 'shift' GROUP BY version ORDER BY version"
+    );
+    let before = sql(&shift_counts);
+    let total = shifts.len() as u64;
+    assert_eq!(before, serde_json::json!([[1, total - 1]]));
+    let add =
+        r#"{"edits":[{"op":"add_shift","day":0,"start":"09:00","length_min":480,"agent":"Ana"}]}"#;
+    assert_eq!(post(&format!("/api/v1/schedules/{id}/edits"), add).0, 200);
+    let (status, published) = post(&format!("/api/v1/schedules/{id}/publish"), "");
+    assert_eq!(status, 201, "{published}");
+    assert_eq!(published["version"], 2);
+    assert_eq!(
+        sql(&shift_counts),
+        serde_json::json!([[1, total - 1], [2, total]])
+    );
+    assert_eq!(
+        sql(&format!(
+            "SELECT version, short_agent_hours, published_by FROM schedules WHERE schedule_id = '{id}' ORDER BY version"
+        )),
+        serde_json::json!([[1, 8.0, "planner"], [2, 0.0, "planner"]])
+    );
+    assert_eq!(
+        sql(&format!(
+            "SELECT version, required, scheduled FROM schedule_coverage WHERE schedule_id = '{id}' AND interval_start = TIMESTAMP '2024-03-25T09:00:00Z' ORDER BY version"
+        )),
+        serde_json::json!([[1, 2.0, 1.0], [2, 2.0, 2.0]])
     );
 }

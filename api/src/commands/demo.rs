@@ -105,6 +105,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         rollup_every: Duration::from_secs(60),
         kpi,
         plan,
+        scheduling: defaults.scheduling.clone(),
         tokens: Vec::new(),
     })
     .await?;

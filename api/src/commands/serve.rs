@@ -25,6 +25,7 @@ use queuelake_engine::ami_events::{AMI_EVENTS, AMI_EVENTS_SCHEMA, AMI_EVENTS_TS_
 use queuelake_engine::lake::{Lake, TableWriter, WriterLock, WriterSettings};
 use queuelake_engine::plans::PlanWriter;
 use queuelake_engine::rollup::CallsRollup;
+use queuelake_engine::schedules::ScheduleWriter;
 use queuelake_engine::session::LakeTables;
 use queuelake_ingest::ami::client::{self, AmiClientConfig};
 use queuelake_ingest::ami::feed::{JournalingSink, LiveFeed};
@@ -48,6 +49,8 @@ use crate::planning::runs::{ForecastRun, PlanStore, Planner, PlanningError, Staf
 use crate::planning::schedule;
 use crate::planning::settings::PlanSettings;
 use crate::postgres_wire::PostgresWire;
+use crate::scheduling::inputs::SchedulingInputs;
+use crate::scheduling::service::{PublishTarget, Scheduling};
 use crate::sessions::Sessions;
 
 /// Where queue_log comes from.
@@ -90,6 +93,8 @@ pub struct ServiceConfig {
     pub kpi: KpiSettings,
     /// Forecast and staffing settings.
     pub plan: PlanSettings,
+    /// Shift patterns, roster and weights of new schedules.
+    pub scheduling: SchedulingInputs,
     /// The accepted tokens (none: the service makes an admin token for
     /// this run and prints it).
     pub tokens: Vec<TokenEntry>,
@@ -192,6 +197,7 @@ impl ServiceConfig {
                 args.rollup_seconds.unwrap_or(ingest.rollup_seconds).max(1),
             ),
             plan: PlanSettings::from_sections(&file.forecast, &file.staffing, &kpi)?,
+            scheduling: file.scheduling.clone(),
             kpi,
             tokens: file.tokens,
         })
@@ -255,6 +261,7 @@ impl Service {
         let ami_writer = ami_events_writer(&lake, &lock).await?;
         let rollup = CallsRollup::open(&lake, &lock).await?;
         let plan_writer = PlanWriter::open(&lake, &lock).await?;
+        let schedule_writer = ScheduleWriter::open(&lake, &lock).await?;
         let tables = LakeTables::at(
             &lake,
             queue_log_writer.snapshot(),
@@ -265,6 +272,13 @@ impl Service {
         let planner = Arc::new(Planner::new(
             config.plan.clone(),
             Some(PlanStore::new(plan_writer, &tables)),
+        ));
+        let scheduling = Arc::new(Scheduling::new(
+            lake.root(),
+            config.scheduling.clone(),
+            config.plan.time_zone,
+            config.plan.interval_s,
+            Some(PublishTarget::new(schedule_writer, &tables)),
         ));
         let (tokens, generated_admin_token) = token_registry(&config.tokens)?;
         let limits = limits(&config.query);
@@ -364,6 +378,7 @@ impl Service {
                 Duration::from_millis(config.query.queue_wait_ms),
             ),
             planner,
+            scheduling,
         });
         let postgres = match &config.postgres_wire {
             Some(section) => Some(PostgresWire::bind(section, state.clone()).await?),

@@ -34,6 +34,10 @@ use super::error::{AppError, Problem};
         super::plans::forecast_accuracy,
         super::plans::create_staffing,
         super::plans::get_staffing,
+        super::schedules::create,
+        super::schedules::get,
+        super::schedules::edit,
+        super::schedules::publish,
         openapi_json,
         super::healthz,
         super::readyz,
@@ -43,6 +47,7 @@ use super::error::{AppError, Problem};
     tags(
         (name = "sql", description = "Read-only SQL over the lake's tables and views"),
         (name = "live", description = "What is happening now"),
+        (name = "scheduling", description = "Shift schedules: drafts from a staffing run, edits, publication (tables schedules, schedule_shifts, schedule_coverage)"),
         (name = "planning", description = "Forecast and staffing runs (stored in the `forecasts` and `staffing` tables)"),
         (name = "operations", description = "Health, metrics, identity, this description"),
     )

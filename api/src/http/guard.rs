@@ -34,6 +34,18 @@ pub const PROTECTED: &[(Method, &str, Permission)] = &[
     ),
     (Method::POST, "/api/v1/staffing", Permission::Plan),
     (Method::GET, "/api/v1/staffing/{run}", Permission::Read),
+    (Method::POST, "/api/v1/schedules", Permission::Plan),
+    (Method::GET, "/api/v1/schedules/{id}", Permission::Read),
+    (
+        Method::POST,
+        "/api/v1/schedules/{id}/edits",
+        Permission::Plan,
+    ),
+    (
+        Method::POST,
+        "/api/v1/schedules/{id}/publish",
+        Permission::Plan,
+    ),
     (Method::GET, "/api/v1/openapi.json", Permission::ApiDocs),
     (Method::GET, "/metrics", Permission::Metrics),
 ];

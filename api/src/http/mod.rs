@@ -14,6 +14,7 @@
 //! - [`live`]: live state of queues and campaigns (JSON and SSE).
 //! - [`metrics`]: Prometheus `/metrics`.
 //! - [`plans`]: forecast and staffing runs.
+//! - [`schedules`]: schedule drafts, edits and publication.
 //! - [`docs`]: the OpenAPI description and its offline docs page.
 
 pub mod docs;
@@ -25,6 +26,7 @@ pub mod live;
 pub mod metrics;
 pub mod plans;
 pub mod request;
+pub mod schedules;
 pub mod sql_errors;
 
 use std::sync::Arc;
@@ -64,6 +66,8 @@ pub struct AppState {
     pub query_slots: QuerySlots,
     /// Forecast and staffing runs.
     pub planner: crate::planning::runs::SharedPlanner,
+    /// Schedule drafts and publication.
+    pub scheduling: crate::scheduling::service::SharedScheduling,
 }
 
 /// The router of the API; `max_body_bytes` bounds request bodies.
@@ -82,6 +86,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         )
         .route("/api/v1/staffing", post(plans::create_staffing))
         .route("/api/v1/staffing/{run}", get(plans::get_staffing))
+        .route("/api/v1/schedules", post(schedules::create))
+        .route("/api/v1/schedules/{id}", get(schedules::get))
+        .route("/api/v1/schedules/{id}/edits", post(schedules::edit))
+        .route("/api/v1/schedules/{id}/publish", post(schedules::publish))
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(
