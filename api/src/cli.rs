@@ -50,6 +50,68 @@ pub enum ScheduleCommand {
     /// Solve a scheduling instance file (the tours or pyworkforce format of
     /// the shared benchmark instances).
     Solve(ScheduleSolveArgs),
+    /// A draft schedule covering a staffing run's week ([scheduling] inputs).
+    Create(ScheduleCreateArgs),
+    /// Show a draft: shifts, coverage, totals.
+    Show(ScheduleIdArgs),
+    /// Edit a draft: each --edit is one JSON edit
+    /// (`{"op":"remove_shift","shift":3}`, move_shift, add_shift, move_break, assign).
+    Edit(ScheduleEditArgs),
+    /// Publish a draft as its next immutable version.
+    Publish(ScheduleIdArgs),
+}
+
+/// Where schedules live.
+#[derive(clap::Args, Debug)]
+pub struct ScheduleLake {
+    /// The lake.
+    #[arg(long, env = "QUEUELAKE_DATA")]
+    pub data: PathBuf,
+    /// Configuration file (`[scheduling]`, `[kpi]`).
+    #[arg(long, env = "QUEUELAKE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScheduleFormat::Json)]
+    pub format: ScheduleFormat,
+}
+
+/// `queuelake schedule create`.
+#[derive(clap::Args, Debug)]
+pub struct ScheduleCreateArgs {
+    /// The lake, configuration and output.
+    #[command(flatten)]
+    pub lake: ScheduleLake,
+    /// The staffing run (st-…).
+    #[arg(long)]
+    pub staffing_run: String,
+    /// The Monday of the week, YYYY-MM-DD.
+    #[arg(long)]
+    pub week: String,
+    /// The team's queues (comma-separated; absent: every queue of the run).
+    #[arg(long, value_delimiter = ',')]
+    pub queues: Vec<String>,
+}
+
+/// A command on one draft.
+#[derive(clap::Args, Debug)]
+pub struct ScheduleIdArgs {
+    /// The lake, configuration and output.
+    #[command(flatten)]
+    pub lake: ScheduleLake,
+    /// The schedule (sc-…).
+    #[arg(long)]
+    pub id: String,
+}
+
+/// `queuelake schedule edit`.
+#[derive(clap::Args, Debug)]
+pub struct ScheduleEditArgs {
+    /// The draft.
+    #[command(flatten)]
+    pub draft: ScheduleIdArgs,
+    /// One edit as JSON; repeat for several (applied in order, all or none).
+    #[arg(long = "edit", required = true)]
+    pub edits: Vec<String>,
 }
 
 /// The pyworkforce objectives.

@@ -82,6 +82,10 @@ pub const VIEWS: &[ViewSource] = &[
         name: "agent_sessions",
         sql: include_str!("../../sql/views/agent_sessions.sql"),
     },
+    ViewSource {
+        name: "adherence",
+        sql: include_str!("../../sql/views/adherence.sql"),
+    },
 ];
 
 /// A view's SQL with the settings filled in.

@@ -187,6 +187,64 @@ fn a_forecast_run_from_the_lake_is_stored_staffed_and_queryable() {
     assert_eq!(rows[0][2].as_f64(), Some(50.0));
     assert_eq!(rows[1][0], "erlang_c");
 
+    // A schedule for sales in the week of Monday 2024-03-25 from that
+    // run, with the default [scheduling] patterns and 5/2 tours; removing
+    // a shift opens a hole; the edited draft is published as version 1.
+    let out = ok(&[
+        "schedule",
+        "create",
+        "--data",
+        data,
+        "--staffing-run",
+        staffing_id,
+        "--week",
+        "2024-03-25",
+        "--queues",
+        "sales",
+    ]);
+    let draft: Value = serde_json::from_str(&out).unwrap();
+    let id = draft["id"].as_str().unwrap();
+    assert_eq!(
+        draft["totals"]["short_agent_hours"].as_f64(),
+        Some(0.0),
+        "{out}"
+    );
+    assert!(draft["shifts"].as_array().unwrap().len() >= 10, "{out}");
+    let edit = |text: &str| {
+        run(&[
+            "schedule", "edit", "--data", data, "--id", id, "--edit", text,
+        ])
+    };
+    let removed = edit(r#"{"op":"remove_shift","shift":0}"#);
+    assert!(removed.status.success(), "{removed:?}");
+    let out = String::from_utf8(removed.stdout).unwrap();
+    let edited: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        edited["totals"]["short_agent_hours"].as_f64().unwrap() > 0.0,
+        "{out}"
+    );
+    let bad = edit(r#"{"op":"fly"}"#);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--edit #1"),
+        "{bad:?}"
+    );
+    let out = ok(&["schedule", "publish", "--data", data, "--id", id]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["version"],
+        1,
+        "{out}"
+    );
+    let rows = sql(
+        &lake,
+        &format!("SELECT version, shifts FROM schedules WHERE schedule_id = '{id}'"),
+        &[],
+    );
+    let shifts = edited["shifts"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        rows,
+        vec![vec![serde_json::json!(1), serde_json::json!(shifts)]]
+    );
+
     // A queue without history is named.
     let bad = run(&["forecast", "--data", data, "--queue", "billing"]);
     assert!(!bad.status.success());

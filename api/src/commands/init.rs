@@ -70,6 +70,7 @@ mod tests {
         assert_eq!(config.ingest, defaults.ingest);
         assert_eq!(config.forecast, defaults.forecast);
         assert_eq!(config.staffing, defaults.staffing);
+        assert_eq!(config.scheduling, defaults.scheduling);
         let registry = TokenRegistry::from_entries(&config.tokens).unwrap();
         let admin = registry.verify(&token).unwrap();
         assert_eq!(admin.role, crate::auth::Role::Admin);

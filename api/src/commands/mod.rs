@@ -20,11 +20,13 @@ use queuelake_engine::session::{LakeTables, QueryEngine, QueryLimits};
 use queuelake_engine::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA, QUEUE_LOG_TS_COLUMN};
 
 use queuelake_engine::plans::PlanWriter;
+use queuelake_engine::schedules::ScheduleWriter;
 
 use crate::cli::{Command, KpiArgs};
 use crate::config::{ConfigFile, QuerySection};
 use crate::planning::runs::{PlanStore, Planner};
 use crate::planning::settings::PlanSettings;
+use crate::scheduling::service::{PublishTarget, Scheduling};
 
 /// Runs a subcommand.
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -37,7 +39,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(args),
         Command::Staff(args) => staff::run(&args).await,
         Command::Forecast(args) => forecast::run(args).await,
-        Command::Schedule(command) => schedule::run(command),
+        Command::Schedule(command) => schedule::run(command).await,
     }
 }
 
@@ -132,6 +134,8 @@ pub struct LocalPlanner {
     pub engine: QueryEngine,
     /// The planner.
     pub planner: Planner,
+    /// Schedule drafts and publication.
+    pub scheduling: Scheduling,
     /// Why runs are not stored, if they are not.
     pub not_stored: Option<String>,
     _lock: Option<WriterLock>,
@@ -153,16 +157,33 @@ pub async fn local_planner(
         Ok(lock) => (Some(lock), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    let writer = match &lock {
-        Some(lock) => Some(PlanWriter::open(&lake, lock).await?),
+    let writers = match &lock {
+        Some(lock) => Some((
+            PlanWriter::open(&lake, lock).await?,
+            ScheduleWriter::open(&lake, lock).await?,
+        )),
         None => None,
     };
     let tables = LakeTables::committed(&lake).await?;
-    let store = writer.map(|w| PlanStore::new(w, &tables));
+    let (store, publish) = match writers {
+        Some((plans, schedules)) => (
+            Some(PlanStore::new(plans, &tables)),
+            Some(PublishTarget::new(schedules, &tables)),
+        ),
+        None => (None, None),
+    };
+    let scheduling = Scheduling::new(
+        lake.root(),
+        file.scheduling.clone(),
+        settings.time_zone,
+        settings.interval_s,
+        publish,
+    );
     let engine = QueryEngine::new(&tables, &kpi, limits(&file.query), &Scope::All).await?;
     Ok(LocalPlanner {
         engine,
         planner: Planner::new(settings, store),
+        scheduling,
         not_stored,
         _lock: lock,
     })

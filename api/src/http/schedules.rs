@@ -127,7 +127,7 @@ pub struct ScheduleView {
     /// Totals as the shifts stand.
     totals: Totals,
     /// The shifts.
-    shifts: Vec<ShiftView>,
+    pub shifts: Vec<ShiftView>,
     /// Coverage of every interval that needs or has agents.
     coverage: Vec<CoverageView>,
 }
@@ -138,7 +138,8 @@ fn rfc3339(us: i64) -> String {
         .unwrap_or_default()
 }
 
-fn view(draft: &Draft) -> ScheduleView {
+/// A draft as the API and the CLI show it.
+pub fn view(draft: &Draft) -> ScheduleView {
     let rows = crate::scheduling::service::activities(draft);
     let mut shifts: Vec<ShiftView> = Vec::new();
     for row in rows {

@@ -209,4 +209,85 @@ mod tests {
             assert_eq!(days, vec![0, 1, 2, 3, 4], "{name}: {draft:?}");
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+        /// Whatever the requirement, days-off rule and roster, every shift
+        /// of a draft is one of its patterns, with each break once, inside
+        /// its window and apart from the others, and the roster breaks no
+        /// rule.
+        #[test]
+        fn every_drafted_shift_and_break_keeps_its_pattern(
+            day in proptest::collection::vec(0u8..4, 8),
+            tours in proptest::bool::ANY,
+            agents in 0usize..6,
+        ) {
+            // 30-minute intervals, open 09:00–13:00 on weekdays.
+            let mut required = vec![0.0; 7 * 48];
+            for d in 0..5 {
+                for (t, r) in day.iter().enumerate() {
+                    required[d * 48 + 18 + t] = f64::from(*r);
+                }
+            }
+            let inputs = SchedulingInputs {
+                patterns: vec![PatternInput {
+                    name: "short".into(),
+                    earliest_start: "08:00".into(),
+                    latest_start: "11:00".into(),
+                    start_every_min: 60,
+                    length_min: 180,
+                    breaks: vec![crate::scheduling::inputs::BreakInput {
+                        length_min: 30,
+                        earliest_min: 60,
+                        latest_min: 120,
+                        paid: false,
+                    }],
+                }],
+                days_off: if tours { "two-consecutive" } else { "any" }.into(),
+                agents: (0..agents)
+                    .map(|i| AgentInput {
+                        name: format!("agent {i}"),
+                        queues: Vec::new(),
+                        min_hours: 0.0,
+                        max_hours: 12.0,
+                        available: vec!["mon 08:00-13:00".into(), "wed 08:00-14:00".into(), "fri 09:00-14:00".into()],
+                        days_off: vec!["wed".into()],
+                    })
+                    .collect(),
+                time_limit_s: 2.0,
+                ..SchedulingInputs::default()
+            };
+            let draft = build(
+                DraftRequest {
+                    id: "sc-p".into(),
+                    queues: vec!["sales".into()],
+                    week_start_us: 0,
+                    interval_s: 1800,
+                    required,
+                    staffing_run_id: None,
+                },
+                &inputs,
+            )
+            .unwrap();
+            for s in &draft.shifts {
+                proptest::prop_assert!((16..=22).contains(&s.start) && s.start % 2 == 0, "{:?}", s);
+                proptest::prop_assert_eq!(s.span, 6);
+                proptest::prop_assert_eq!(s.breaks.len(), 1);
+                let b = &s.breaks[0];
+                proptest::prop_assert!((2..=4).contains(&b.offset) && b.length == 1 && !b.paid, "{:?}", b);
+                if let Some(agent) = &s.agent {
+                    // Mondays 08–13, Fridays 09–14; Wednesday is a day off.
+                    let ok = match s.day {
+                        0 => s.start >= 16 && s.start + s.span <= 26,
+                        4 => s.start >= 18 && s.start + s.span <= 28,
+                        _ => false,
+                    };
+                    proptest::prop_assert!(ok, "{} on day {} at {}", agent, s.day, s.start);
+                    let held: usize = draft.shifts.iter().filter(|o| o.agent.as_ref() == Some(agent)).map(|o| (o.span - 1) * 30).sum();
+                    proptest::prop_assert!(held <= 12 * 60, "{agent}: {held} min");
+                }
+            }
+        }
+    }
 }
