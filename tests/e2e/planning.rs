@@ -323,9 +323,36 @@ fn schedule_the_staffing_run(port: u16, staffing: &str) {
     let before = sql(&shift_counts);
     let total = shifts.len() as u64;
     assert_eq!(before, serde_json::json!([[1, total - 1]]));
-    let add =
-        r#"{"edits":[{"op":"add_shift","day":0,"start":"09:00","length_min":480,"agent":"Ana"}]}"#;
-    assert_eq!(post(&format!("/api/v1/schedules/{id}/edits"), add).0, 200);
+    // A Monday shift for the agent who still works Monday breaks the
+    // one-shift-a-day rule: the draft is not published.
+    let kept = monday[1]["agent"].as_str().unwrap();
+    let add = |agent: &str| {
+        format!(
+            r#"{{"edits":[{{"op":"add_shift","day":0,"start":"09:00","length_min":480,"agent":"{agent}"}}]}}"#
+        )
+    };
+    let (status, with_added) = post(&format!("/api/v1/schedules/{id}/edits"), &add(kept));
+    assert_eq!(status, 200, "{with_added}");
+    let (status, problem) = post(&format!("/api/v1/schedules/{id}/publish"), "");
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "shifts", "{problem}");
+    // Given to the agent whose shift was removed, it publishes.
+    let added = with_added["shifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["pattern"] == "added")
+        .unwrap()["no"]
+        .as_i64()
+        .unwrap();
+    let (status, undone) = post(
+        &format!("/api/v1/schedules/{id}/edits"),
+        &format!(
+            r#"{{"edits":[{{"op":"assign","shift":{added},"agent":{}}}]}}"#,
+            serde_json::json!(monday[0]["agent"])
+        ),
+    );
+    assert_eq!(status, 200, "{undone}");
     let (status, published) = post(&format!("/api/v1/schedules/{id}/publish"), "");
     assert_eq!(status, 201, "{published}");
     assert_eq!(published["version"], 2);

@@ -58,16 +58,7 @@ pub fn build(request: DraftRequest, inputs: &SchedulingInputs) -> Result<Draft, 
     if !prepared.agents.is_empty() {
         let roster_shifts: Vec<RosterShift> = shifts
             .iter()
-            .map(|s| {
-                let unpaid: usize = s.breaks.iter().filter(|b| !b.paid).map(|b| b.length).sum();
-                RosterShift {
-                    day: s.day,
-                    start_min: s.start as u32 * interval_min,
-                    end_min: (s.start + s.span) as u32 * interval_min,
-                    paid_min: (s.span - unpaid) as u32 * interval_min,
-                    skill: None,
-                }
-            })
+            .map(|s| s.roster_shift(interval_min))
             .collect();
         let roster = assign(&roster_shifts, &prepared.agents, &prepared.rules);
         for (shift, agent) in shifts.iter_mut().zip(roster.assigned) {
@@ -89,6 +80,7 @@ pub fn build(request: DraftRequest, inputs: &SchedulingInputs) -> Result<Draft, 
         bound: Some(schedule.bound),
         published_versions: 0,
         weights: (under, over),
+        inputs: inputs.clone(),
     })
 }
 

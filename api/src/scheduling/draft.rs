@@ -3,9 +3,10 @@
 //! shifts; coverage, totals and rule faults are computed from them on
 //! every read, so an edit shows its effect at once.
 
+use queuelake_scheduler::roster::{Roster, RosterShift, violations as roster_violations};
 use serde::{Deserialize, Serialize};
 
-use super::inputs::InputError;
+use super::inputs::{InputError, SchedulingInputs};
 
 /// A draft schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,10 @@ pub struct Draft {
     pub published_versions: i64,
     /// Weights of shortfall and surplus (for the objective shown).
     pub weights: (f64, f64),
+    /// The inputs it was built with (its roster and rules are checked
+    /// again before each publication).
+    #[serde(default)]
+    pub inputs: SchedulingInputs,
 }
 
 /// One agent's shift.
@@ -49,6 +54,25 @@ pub struct DraftShift {
     pub breaks: Vec<DraftBreak>,
     /// The agent (none until rostered or assigned).
     pub agent: Option<String>,
+}
+
+impl DraftShift {
+    /// The shift as rostering sees it, on a grid of `interval_min` minutes.
+    pub fn roster_shift(&self, interval_min: u32) -> RosterShift {
+        let unpaid: usize = self
+            .breaks
+            .iter()
+            .filter(|b| !b.paid)
+            .map(|b| b.length)
+            .sum();
+        RosterShift {
+            day: self.day,
+            start_min: self.start as u32 * interval_min,
+            end_min: (self.start + self.span) as u32 * interval_min,
+            paid_min: (self.span - unpaid.min(self.span)) as u32 * interval_min,
+            skill: None,
+        }
+    }
 }
 
 /// A break of a shift.
@@ -190,6 +214,60 @@ impl Draft {
             surplus_agent_hours: surplus * hours,
             objective: self.weights.0 * short + self.weights.1 * surplus,
         }
+    }
+
+    /// Every rule the shifts break as they stand: breaks outside their
+    /// shift or overlapping; with a roster, shifts given to agents not in
+    /// it, and every roster rule (availability, days off, contract
+    /// maximum, one shift a day, rest, days in a row).
+    pub fn violations(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for s in &self.shifts {
+            for (k, b) in s.breaks.iter().enumerate() {
+                if b.offset + b.length > s.span {
+                    found.push(format!("shift {}: break {k} ends after the shift", s.no));
+                }
+                let clash = s.breaks.iter().enumerate().any(|(j, o)| {
+                    j > k && b.offset < o.offset + o.length && o.offset < b.offset + b.length
+                });
+                if clash {
+                    found.push(format!("shift {}: break {k} overlaps another", s.no));
+                }
+            }
+        }
+        let interval = self.interval_min();
+        let prepared = match self.inputs.prepare(interval, &self.queues) {
+            Ok(p) => p,
+            Err(e) => {
+                found.push(format!("the schedule's inputs: {e}"));
+                return found;
+            }
+        };
+        if prepared.agents.is_empty() {
+            return found;
+        }
+        let rostered: Vec<&DraftShift> = self.shifts.iter().filter(|s| s.agent.is_some()).collect();
+        let mut assigned = Vec::with_capacity(rostered.len());
+        for s in &rostered {
+            let name = s.agent.as_deref().unwrap_or_default();
+            let index = prepared.agents.iter().position(|a| a.name == name);
+            if index.is_none() {
+                found.push(format!("shift {}: {name} is not in the roster", s.no));
+            }
+            assigned.push(index);
+        }
+        let shifts: Vec<RosterShift> = rostered.iter().map(|s| s.roster_shift(interval)).collect();
+        let roster = Roster {
+            assigned,
+            under_contract: Vec::new(),
+        };
+        found.extend(roster_violations(
+            &shifts,
+            &prepared.agents,
+            &prepared.rules,
+            &roster,
+        ));
+        found
     }
 
     /// Applies `edit`; a bad edit changes nothing and says what is wrong.
@@ -337,6 +415,7 @@ mod tests {
             bound: None,
             published_versions: 0,
             weights: (3.0, 1.0),
+            inputs: SchedulingInputs::default(),
         }
     }
 
@@ -397,5 +476,62 @@ mod tests {
         assert_eq!(d, before);
         d.apply(&Edit::RemoveShift { shift: 1 }).unwrap();
         assert_eq!(d.shifts.len(), 1);
+    }
+
+    #[test]
+    fn rule_breaking_drafts_are_named_before_publication() {
+        let mut d = draft();
+        assert!(d.violations().is_empty(), "no roster, no roster rules");
+        d.inputs.agents = vec![crate::scheduling::inputs::AgentInput {
+            name: "Ana".into(),
+            queues: Vec::new(),
+            min_hours: 0.0,
+            max_hours: 40.0,
+            available: Vec::new(),
+            days_off: vec!["tue".into()],
+        }];
+        d.apply(&Edit::Assign {
+            shift: 0,
+            agent: Some("Ana".into()),
+        })
+        .unwrap();
+        assert!(d.violations().is_empty(), "{:?}", d.violations());
+        // A second shift the same day, a shift on her day off, a stranger.
+        d.apply(&Edit::AddShift {
+            day: 0,
+            start: "14:00".into(),
+            length_min: 60,
+            agent: Some("Ana".into()),
+        })
+        .unwrap();
+        d.apply(&Edit::AddShift {
+            day: 1,
+            start: "09:00".into(),
+            length_min: 60,
+            agent: Some("Ana".into()),
+        })
+        .unwrap();
+        d.apply(&Edit::AddShift {
+            day: 2,
+            start: "09:00".into(),
+            length_min: 60,
+            agent: Some("Zed".into()),
+        })
+        .unwrap();
+        let broken = d.violations();
+        assert!(
+            broken
+                .iter()
+                .any(|v| v.contains("Zed is not in the roster")),
+            "{broken:?}"
+        );
+        assert!(
+            broken
+                .iter()
+                .filter(|v| v.contains("Ana may not hold"))
+                .count()
+                >= 2,
+            "{broken:?}"
+        );
     }
 }

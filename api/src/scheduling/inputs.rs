@@ -6,7 +6,7 @@
 //! availability, days off) with its rest rules. Times of day are
 //! `"HH:MM"`; durations are minutes.
 
-use queuelake_scheduler::cover::{BreakRule, Objective, ShiftType, five_two_tours};
+use queuelake_scheduler::cover::{BreakRule, Objective, ShiftType};
 use queuelake_scheduler::roster::{Agent, RosterRules};
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 pub struct SchedulingInputs {
     /// Shift patterns; each yields a shift type per start in its window.
     pub patterns: Vec<PatternInput>,
-    /// `two-consecutive` (5 on, 2 consecutive days off) or `any` (each day
+    /// Tours: `two-consecutive` (5 days on, 2 consecutive off),
+    /// `three-consecutive` (4 on, 3 off: part time), both comma-separated
+    /// (agents on either), or `any` (each day
     /// staffed on its own).
     pub days_off: String,
     /// Weight of an agent-interval short of the requirement.
@@ -284,16 +286,7 @@ impl SchedulingInputs {
                 start += pattern.start_every_min;
             }
         }
-        let tours = match self.days_off.as_str() {
-            "two-consecutive" => Some(five_two_tours()),
-            "any" => None,
-            other => {
-                return Err(error(
-                    "days_off",
-                    format!("{other:?} is not two-consecutive or any"),
-                ));
-            }
-        };
+        let tours = tours(&self.days_off)?;
         let weight = |w: f64, at: &str| {
             if w.is_finite() && w >= 0.0 {
                 Ok(w)
@@ -333,6 +326,36 @@ impl SchedulingInputs {
             },
         })
     }
+}
+
+/// The days-off patterns a `days_off` text allows (`None`: any days).
+fn tours(text: &str) -> Result<Option<Vec<[bool; 7]>>, InputError> {
+    if text.trim() == "any" {
+        return Ok(None);
+    }
+    let mut patterns = Vec::new();
+    for rule in text.split(',').map(str::trim) {
+        let off = match rule {
+            "two-consecutive" => 2,
+            "three-consecutive" => 3,
+            other => {
+                return Err(error(
+                    "days_off",
+                    format!("{other:?} is not two-consecutive, three-consecutive or any"),
+                ));
+            }
+        };
+        for first in 0..7 {
+            let mut works = [true; 7];
+            for k in 0..off {
+                works[(first + k) % 7] = false;
+            }
+            if !patterns.contains(&works) {
+                patterns.push(works);
+            }
+        }
+    }
+    Ok(Some(patterns))
 }
 
 impl AgentInput {
@@ -429,5 +452,14 @@ mod tests {
         assert_eq!(prepared.agents[0].availability[0], Some((420, 1200)));
         assert_eq!(prepared.agents[0].availability[1], None);
         assert_eq!(prepared.agents[0].skills, team);
+        // Days-off rules: 7 five-day tours, 7 four-day ones, or none.
+        assert_eq!(tours("two-consecutive").unwrap().unwrap().len(), 7);
+        let both = tours("two-consecutive, three-consecutive")
+            .unwrap()
+            .unwrap();
+        assert_eq!(both.len(), 14);
+        assert_eq!(both[7], [false, false, false, true, true, true, true]);
+        assert_eq!(tours("any").unwrap(), None);
+        assert_eq!(tours("weekends").unwrap_err().at, "days_off");
     }
 }

@@ -281,6 +281,16 @@ impl Scheduling {
         };
         let _guard = self.lock.lock().await;
         let mut draft = self.load(scope, id)?;
+        let broken = draft.violations();
+        if !broken.is_empty() {
+            return Err(ScheduleError::Invalid {
+                field: "shifts".into(),
+                reason: format!(
+                    "the draft breaks rules, so it is not published: {}",
+                    broken.join("; ")
+                ),
+            });
+        }
         let version = draft.published_versions + 1;
         let key = VersionKey {
             schedule_id: draft.id.clone(),
