@@ -11,17 +11,19 @@
 //! - [`cover`]: weekly shift scheduling — shift counts per day and break
 //!   placements that cover a requirement (LP bound, per-day integer
 //!   programs, tours of days off).
+//! - [`pacing`]: dialer pacing — estimators, the policy per mode, the
+//!   comparison pacers and their simulated evaluation.
 //! - [`roster`]: the week's shifts given to named agents under their
 //!   contracts, availability, rest and consecutive-day rules.
 //! - [`sim`]: a discrete-event simulation of an Asterisk contact center
 //!   (queues, agents, shifts, outbound campaigns), deterministic by seed;
 //!   it drives the emulator and checks the math above.
 //!
-//! Dialer pacing joins this crate with its issue.
 
 pub mod cover;
 pub mod erlang;
 pub mod erlang_a;
+pub mod pacing;
 pub mod roster;
 pub mod sim;
 pub mod staffing;

@@ -452,6 +452,14 @@ impl Simulation {
         Ok(())
     }
 
+    /// Changes who answers the campaign's calls from now on (answer rates
+    /// move through the day; the pacing evaluation drives them).
+    pub fn set_answer_model(&mut self, campaign: CampaignId, model: super::config::AnswerModel) {
+        if let Some(c) = self.config.campaigns.get_mut(campaign.0) {
+            c.answer = model;
+        }
+    }
+
     /// Places an outbound call for the campaign now (AMI `Originate`);
     /// `tag` is echoed in the [`SimEvent::Dial`] event.
     pub fn originate(&mut self, campaign: CampaignId, number: &str, tag: Option<String>) -> CallId {

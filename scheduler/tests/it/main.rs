@@ -2,6 +2,7 @@
 //! queueing theory, and its Asterisk queue behaviour.
 
 mod cover;
+mod pacing;
 mod references;
 mod roster_properties;
 mod sim_behaviour;
