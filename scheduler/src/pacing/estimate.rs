@@ -132,7 +132,11 @@ mod tests {
         }
         let (p, se) = rate.estimate(3600.0);
         assert!((p - 0.3).abs() < 0.02, "{p}");
-        assert!(se < 0.02, "{se}");
+        // One dial a second with a 300 s half-life weighs as about
+        // 1 / (1 − 2^(−1/300)) ≈ 433 dials, plus the prior's 20.
+        let n = rate.weight(3600.0);
+        assert!((n - 453.0).abs() < 2.0, "{n}");
+        assert!((se - (p * (1.0 - p) / n).sqrt()).abs() < 1e-12, "{se}");
         // Then 10 %: after 15 minutes (3 half-lives) mostly there.
         for s in 3600..4500 {
             rate.observe(f64::from(s), s % 10 == 0);

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use super::Floor;
 use super::pacers::{Outcome, Pacer};
 use crate::sim::{
-    AgentActivity, AgentConfig, AnswerModel, Break, CampaignConfig, CampaignId, Dialing, Millis,
-    QueueConfig, QueueId, Rng, Shift, SimConfig, SimEvent, Simulation,
+    AgentActivity, AgentConfig, AnswerModel, CampaignConfig, CampaignId, Dialing, Millis,
+    QueueConfig, QueueId, Rng, Shift, SimConfig, SimEvent, Simulation, office_breaks,
 };
 
 /// The campaign's setting.
@@ -75,23 +75,7 @@ fn config(e: &EvaluationConfig) -> SimConfig {
     queue.ring_no_answer = 0.0;
     queue.wrapup_s = e.wrap_s;
     queue.patience_mean_s = None;
-    let breaks = vec![
-        Break {
-            after_min: 120,
-            length_min: 15,
-            reason: "Break".into(),
-        },
-        Break {
-            after_min: 240,
-            length_min: 30,
-            reason: "Lunch".into(),
-        },
-        Break {
-            after_min: 390,
-            length_min: 15,
-            reason: "Break".into(),
-        },
-    ];
+    let breaks = office_breaks();
     let agents = (0..e.agents)
         .map(|i| AgentConfig {
             name: format!("Agent {}", 2001 + i),

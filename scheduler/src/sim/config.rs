@@ -246,6 +246,28 @@ pub struct CampaignConfig {
     pub number_prefix: String,
 }
 
+/// An eight-hour shift's breaks: 15 minutes after two hours, lunch (30)
+/// after four, 15 after six and a half.
+pub fn office_breaks() -> Vec<Break> {
+    vec![
+        Break {
+            after_min: 120,
+            length_min: 15,
+            reason: "Break".into(),
+        },
+        Break {
+            after_min: 240,
+            length_min: 30,
+            reason: "Lunch".into(),
+        },
+        Break {
+            after_min: 390,
+            length_min: 15,
+            reason: "Break".into(),
+        },
+    ]
+}
+
 /// The demo's contact center: three inbound queues (ringall,
 /// leastrecent, rrmemory) and one outbound campaign, 34 agents in shifts
 /// with breaks.
@@ -267,25 +289,7 @@ pub fn demo_config(seed: u64) -> SimConfig {
     outbound.wrapup_s = 15;
     outbound.patience_mean_s = None;
 
-    let breaks = || {
-        vec![
-            Break {
-                after_min: 120,
-                length_min: 15,
-                reason: "Break".into(),
-            },
-            Break {
-                after_min: 240,
-                length_min: 30,
-                reason: "Lunch".into(),
-            },
-            Break {
-                after_min: 390,
-                length_min: 15,
-                reason: "Break".into(),
-            },
-        ]
-    };
+    let breaks = office_breaks;
     let weekdays = [true, true, true, true, true, false, false];
     let mut agents = Vec::new();
     let groups: [(&[&str], u32, [bool; 7], usize); 6] = [

@@ -27,7 +27,7 @@ mod tally;
 
 pub use config::{
     AgentConfig, AnswerModel, Break, CampaignConfig, DemandShape, Dialing, Duration, InvalidConfig,
-    QueueConfig, Shift, SimConfig, Strategy, demo_config,
+    QueueConfig, Shift, SimConfig, Strategy, demo_config, office_breaks,
 };
 pub use engine::{AgentActivity, AgentView, CommandError, Simulation, WaitingCaller};
 pub use event::{
