@@ -59,6 +59,9 @@ pub struct ConfigFile {
     /// Shift patterns, days off, weights and the roster of schedules.
     #[serde(default)]
     pub scheduling: crate::scheduling::inputs::SchedulingInputs,
+    /// Dialer pacing per campaign.
+    #[serde(default)]
+    pub pacing: crate::pacing::settings::PacingSection,
     /// API tokens (`[[tokens]]`), stored as SHA-256 digests.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
@@ -78,6 +81,7 @@ impl Default for ConfigFile {
             forecast: ForecastSection::default(),
             staffing: StaffingSection::default(),
             scheduling: crate::scheduling::inputs::SchedulingInputs::default(),
+            pacing: crate::pacing::settings::PacingSection::default(),
             tokens: Vec::new(),
         }
     }
@@ -380,6 +384,7 @@ impl ConfigFile {
         self.scheduling
             .prepare(self.kpi.interval_minutes, &[])
             .map_err(|e| anyhow::anyhow!("[scheduling] {e}"))?;
+        self.pacing.check().map_err(|e| anyhow::anyhow!("{e}"))?;
         crate::auth::TokenRegistry::from_entries(&self.tokens)
             .map_err(|e| anyhow::anyhow!("[[tokens]] {e}"))?;
         Ok(())

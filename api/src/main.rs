@@ -11,12 +11,14 @@
 //! - `postgres_wire`: SQL over the PostgreSQL wire protocol.
 //! - `planning`: forecast and staffing runs (lake in, lake out).
 //! - `scheduling`: shift schedules: drafts, edits, publication.
+//! - `pacing`: dialer pacing decisions per campaign.
 
 mod auth;
 mod cli;
 mod commands;
 mod config;
 mod http;
+mod pacing;
 mod planning;
 mod postgres_wire;
 mod scheduling;

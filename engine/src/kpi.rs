@@ -86,6 +86,10 @@ pub const VIEWS: &[ViewSource] = &[
         name: "adherence",
         sql: include_str!("../../sql/views/adherence.sql"),
     },
+    ViewSource {
+        name: "campaign_abandon",
+        sql: include_str!("../../sql/views/campaign_abandon.sql"),
+    },
 ];
 
 /// A view's SQL with the settings filled in.

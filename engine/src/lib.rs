@@ -17,6 +17,7 @@
 //! - [`kpi`]: KPI settings and the SQL views from `sql/views/`.
 //! - [`calls`]: the `calls` view as a provider: stored days + computed recent days.
 //! - [`rollup`]: storing closed days of `calls` in `calls_by_day`, with input fingerprints.
+//! - [`pacing`]: the `pacing_decisions` table.
 //! - [`plans`]: the planning tables `forecasts` and `staffing` (schemas, rows, writer).
 //! - [`schedules`]: published schedules (`schedules`, `schedule_shifts`, `schedule_coverage`).
 //! - [`scope`]: per-reader scopes (queues, campaigns) applied under every table.
@@ -31,6 +32,7 @@ pub mod kpi;
 pub mod lake;
 pub mod live;
 pub mod output;
+pub mod pacing;
 pub mod plans;
 pub mod rollup;
 pub mod schedules;

@@ -13,6 +13,7 @@
 //! | `calls` (stored days) | `queue` is one of the scope's queues |
 //! | `ami_events` | `queue` is one of the scope's queues, or the event carries `QL_CAMPAIGN=<c>` for one of its campaigns |
 //! | `forecasts`, `staffing` | `queue` is one of the scope's queues |
+//! | `pacing_decisions` | `campaign` is one of the scope's campaigns |
 //! | `schedules`, `schedule_shifts`, `schedule_coverage` | every queue of the schedule's team (`queues`) is one of the scope's queues |
 //!
 //! Rows that belong to no queue (`queue_log` lines with queue `NONE`,
@@ -55,6 +56,8 @@ pub enum ScopedBy {
     QueueOrCampaign,
     /// The `queues` column (a comma-separated team): all of them.
     QueueList,
+    /// The `campaign` column.
+    Campaign,
 }
 
 impl Scope {
@@ -80,6 +83,13 @@ impl Scope {
             return None;
         };
         let mut terms = Vec::new();
+        if by == ScopedBy::Campaign {
+            if campaigns.is_empty() {
+                return Some("FALSE".to_owned());
+            }
+            let list: Vec<String> = campaigns.iter().map(|c| sql_string(c)).collect();
+            return Some(format!("campaign IN ({})", list.join(", ")));
+        }
         if by == ScopedBy::QueueList {
             if queues.is_empty() {
                 return Some("FALSE".to_owned());

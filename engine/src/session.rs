@@ -23,6 +23,7 @@ use crate::error::{EngineError, Result};
 use crate::kpi::{self, KpiSettings};
 use crate::lake::{Lake, Snapshot};
 use crate::live::LiveTable;
+use crate::pacing::{PACING_DECISIONS, PACING_DECISIONS_SCHEMA};
 use crate::plans::{FORECASTS, FORECASTS_SCHEMA, STAFFING, STAFFING_SCHEMA};
 use crate::rollup::CALLS_BY_DAY;
 use crate::schedules::{
@@ -86,6 +87,8 @@ pub struct LakeTables {
     pub staffing: LiveTable,
     /// Published schedule versions, their shifts and their coverage.
     pub schedules: [LiveTable; 3],
+    /// Pacing decisions served.
+    pub pacing_decisions: LiveTable,
 }
 
 impl LakeTables {
@@ -156,6 +159,12 @@ impl LakeTables {
                     &lake.snapshot(SCHEDULE_COVERAGE).await?,
                 )?,
             ],
+            pacing_decisions: LiveTable::new(
+                lake.clone(),
+                PACING_DECISIONS,
+                PACING_DECISIONS_SCHEMA.clone(),
+                &lake.snapshot(PACING_DECISIONS).await?,
+            )?,
         })
     }
 }
@@ -203,7 +212,8 @@ impl QueryEngine {
             (&tables.staffing, ScopedBy::Queue),
         ];
         let by_team = tables.schedules.iter().map(|t| (t, ScopedBy::QueueList));
-        for (table, by) in by_queue.into_iter().chain(by_team) {
+        let by_campaign = [(&tables.pacing_decisions, ScopedBy::Campaign)];
+        for (table, by) in by_queue.into_iter().chain(by_team).chain(by_campaign) {
             let scoped = scope.restrict(&ctx, table.name(), Arc::new(table.clone()), by)?;
             ctx.register_table(table.name(), scoped)?;
         }

@@ -217,6 +217,19 @@ const ROUTES: &[(&str, &str, &str, [u16; 6])] = &[
         "",
         [404, 403, 404, 403, 403, 403],
     ),
+    // Pacing: the dialer (and admin); no campaign in this lake.
+    (
+        "GET",
+        "/api/v1/pacing/nosuch",
+        "",
+        [404, 403, 403, 403, 404, 403],
+    ),
+    (
+        "GET",
+        "/api/v1/pacing/nosuch/stream",
+        "",
+        [404, 403, 403, 403, 404, 403],
+    ),
     ("GET", "/api/v1/openapi.json", "", [200; 6]),
     ("GET", "/metrics", "", [200, 403, 403, 403, 403, 200]),
 ];

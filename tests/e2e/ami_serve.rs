@@ -40,7 +40,7 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     std::fs::write(
         &config,
         format!(
-            "version = 1\n[queue_log]\nfile = {:?}\n[ami]\naddress = {address:?}\nuser = \"ql\"\nsecret = \"pw\"\n",
+            "version = 1\n[queue_log]\nfile = {:?}\n[ami]\naddress = {address:?}\nuser = \"ql\"\nsecret = \"pw\"\n[pacing]\nrefresh_seconds = 1\nrecord_seconds = 1\n",
             dir.path().join("queue_log").display().to_string()
         ),
     )
@@ -98,6 +98,39 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     let members = server
         .sql("SELECT COUNT(*) FROM ami_events WHERE event = 'QueueMember' AND member IS NOT NULL");
     assert!(members[0][0].as_i64().unwrap() > 0);
+
+    // Pacing for the demo's campaign: the live floor of its queue, the
+    // estimates of the journaled events, every decision recorded.
+    let started = std::time::Instant::now();
+    let pacing = loop {
+        let (status, body) = server.get("/api/v1/pacing/renewals");
+        if status == 200 {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            if v["inputs"]["estimates_at"].as_f64().unwrap_or(0.0) > 0.0 {
+                break v;
+            }
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "no pacing estimates: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(pacing["mode"], "predictive", "{pacing}");
+    assert_eq!(pacing["window"]["length"], "30d");
+    assert!(
+        pacing["inputs"]["live_answer_rate"].as_f64().unwrap() > 0.0,
+        "{pacing}"
+    );
+    let (status, body) = server.get("/api/v1/pacing/nosuch");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("no campaign \\\"nosuch\\\""), "{body}");
+    server.wait_for("SELECT CAST(COALESCE(SUM(served), 0) > 0 AS BIGINT) FROM pacing_decisions WHERE campaign = 'renewals'", 1, LIMIT);
+    let abandon = server.sql("SELECT campaign, live_answered >= abandoned FROM campaign_abandon");
+    assert!(
+        abandon.iter().any(|r| r[0] == "renewals" && r[1] == true),
+        "{abandon:?}"
+    );
 
     assert!(server.terminate(), "serve exits 0 on SIGTERM");
     drop(emulator);

@@ -106,6 +106,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         kpi,
         plan,
         scheduling: defaults.scheduling.clone(),
+        pacing: defaults.pacing.clone(),
         tokens: Vec::new(),
     })
     .await?;

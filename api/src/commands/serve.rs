@@ -23,6 +23,7 @@ use std::time::Duration;
 use queuelake_ami::session::AuthKind;
 use queuelake_engine::ami_events::{AMI_EVENTS, AMI_EVENTS_SCHEMA, AMI_EVENTS_TS_COLUMN};
 use queuelake_engine::lake::{Lake, TableWriter, WriterLock, WriterSettings};
+use queuelake_engine::pacing::DecisionWriter;
 use queuelake_engine::plans::PlanWriter;
 use queuelake_engine::rollup::CallsRollup;
 use queuelake_engine::schedules::ScheduleWriter;
@@ -45,6 +46,8 @@ use crate::config::{ConfigFile, PostgresWireSection, QuerySection, ServerSection
 use crate::http::limits::{QuerySlots, Rate, RateLimiter};
 use crate::http::live::LiveSource;
 use crate::http::{AppState, router};
+use crate::pacing::service::{DecisionStore, Pacing};
+use crate::pacing::settings::PacingSection;
 use crate::planning::runs::{ForecastRun, PlanStore, Planner, PlanningError, StaffingRun};
 use crate::planning::schedule;
 use crate::planning::settings::PlanSettings;
@@ -95,6 +98,8 @@ pub struct ServiceConfig {
     pub plan: PlanSettings,
     /// Shift patterns, roster and weights of new schedules.
     pub scheduling: SchedulingInputs,
+    /// Dialer pacing per campaign.
+    pub pacing: PacingSection,
     /// The accepted tokens (none: the service makes an admin token for
     /// this run and prints it).
     pub tokens: Vec<TokenEntry>,
@@ -198,6 +203,7 @@ impl ServiceConfig {
             ),
             plan: PlanSettings::from_sections(&file.forecast, &file.staffing, &kpi)?,
             scheduling: file.scheduling.clone(),
+            pacing: file.pacing.clone(),
             kpi,
             tokens: file.tokens,
         })
@@ -262,6 +268,7 @@ impl Service {
         let rollup = CallsRollup::open(&lake, &lock).await?;
         let plan_writer = PlanWriter::open(&lake, &lock).await?;
         let schedule_writer = ScheduleWriter::open(&lake, &lock).await?;
+        let decision_writer = DecisionWriter::open(&lake, &lock).await?;
         let tables = LakeTables::at(
             &lake,
             queue_log_writer.snapshot(),
@@ -363,9 +370,18 @@ impl Service {
             tables.clone(),
             config.rollup_every,
         ));
+        let pacing = Arc::new(Pacing::new(
+            config.pacing.clone(),
+            feed.clone(),
+            Some(DecisionStore::new(
+                decision_writer,
+                tables.pacing_decisions.clone(),
+            )),
+        ));
         let state = Arc::new(AppState {
             sessions,
             tables,
+            pacing,
             live: LiveSource::new(feed, &config.kpi.time_zone)?,
             tokens,
             rate_limiter: RateLimiter::default(),
@@ -443,6 +459,10 @@ impl Service {
             _lock,
             ..
         } = self;
+        let pacing = tokio::spawn(crate::pacing::service::run(
+            state.pacing.clone(),
+            state.sessions.full_shared(),
+        ));
         let planning = plan_every.map(|every| {
             tokio::spawn(schedule::run_every(
                 state.planner.clone(),
@@ -467,6 +487,7 @@ impl Service {
         if let Some(job) = planning {
             job.abort(); // a run cut short commits nothing
         }
+        pacing.abort();
         let mut first_error = None;
         for worker in workers {
             let (name, result) = match worker {

@@ -38,6 +38,8 @@ use super::error::{AppError, Problem};
         super::schedules::get,
         super::schedules::edit,
         super::schedules::publish,
+        super::pacing::pacing,
+        super::pacing::stream,
         openapi_json,
         super::healthz,
         super::readyz,
@@ -47,6 +49,7 @@ use super::error::{AppError, Problem};
     tags(
         (name = "sql", description = "Read-only SQL over the lake's tables and views"),
         (name = "live", description = "What is happening now"),
+        (name = "pacing", description = "Dialer pacing: calls to place now per campaign, inside the abandon limit (decisions recorded in pacing_decisions)"),
         (name = "scheduling", description = "Shift schedules: drafts from a staffing run, edits, publication (tables schedules, schedule_shifts, schedule_coverage)"),
         (name = "planning", description = "Forecast and staffing runs (stored in the `forecasts` and `staffing` tables)"),
         (name = "operations", description = "Health, metrics, identity, this description"),

@@ -46,6 +46,12 @@ pub const PROTECTED: &[(Method, &str, Permission)] = &[
         "/api/v1/schedules/{id}/publish",
         Permission::Plan,
     ),
+    (Method::GET, "/api/v1/pacing/{campaign}", Permission::Pacing),
+    (
+        Method::GET,
+        "/api/v1/pacing/{campaign}/stream",
+        Permission::Pacing,
+    ),
     (Method::GET, "/api/v1/openapi.json", Permission::ApiDocs),
     (Method::GET, "/metrics", Permission::Metrics),
 ];

@@ -15,6 +15,7 @@
 //! - [`metrics`]: Prometheus `/metrics`.
 //! - [`plans`]: forecast and staffing runs.
 //! - [`schedules`]: schedule drafts, edits and publication.
+//! - [`pacing`]: dialer pacing decisions (JSON and SSE).
 //! - [`docs`]: the OpenAPI description and its offline docs page.
 
 pub mod docs;
@@ -24,6 +25,7 @@ pub mod json;
 pub mod limits;
 pub mod live;
 pub mod metrics;
+pub mod pacing;
 pub mod plans;
 pub mod request;
 pub mod schedules;
@@ -68,6 +70,8 @@ pub struct AppState {
     pub planner: crate::planning::runs::SharedPlanner,
     /// Schedule drafts and publication.
     pub scheduling: crate::scheduling::service::SharedScheduling,
+    /// Dialer pacing.
+    pub pacing: Arc<crate::pacing::service::Pacing>,
 }
 
 /// The router of the API; `max_body_bytes` bounds request bodies.
@@ -90,6 +94,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/v1/schedules/{id}", get(schedules::get))
         .route("/api/v1/schedules/{id}/edits", post(schedules::edit))
         .route("/api/v1/schedules/{id}/publish", post(schedules::publish))
+        .route("/api/v1/pacing/{campaign}", get(pacing::pacing))
+        .route("/api/v1/pacing/{campaign}/stream", get(pacing::stream))
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(

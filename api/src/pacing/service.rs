@@ -1,0 +1,417 @@
+//! Pacing decisions for dialers: the live floor from the AMI state, the
+//! estimates and abandon budget from the lake (refreshed every
+//! `[pacing] refresh_seconds` by one background task, so a request only
+//! reads them), the policy of `queuelake_scheduler::pacing`, and the
+//! record of every decision served (`pacing_decisions`, committed every
+//! `record_seconds`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+use queuelake_engine::live::LiveTable;
+use queuelake_engine::pacing::{DecisionRow, DecisionWriter};
+use queuelake_engine::session::QueryEngine;
+use queuelake_ingest::ami::feed::LiveFeed;
+use queuelake_scheduler::pacing::{Budget, Decision, Floor, Mode, Rates, decide};
+
+use super::settings::{CampaignPacing, PacingSection};
+
+/// Minutes of history behind the rates.
+const RATE_MINUTES: i64 = 60;
+/// The answer rate assumed before any dial, and its weight in dials.
+const PRIOR_RATE: f64 = 0.2;
+const PRIOR_DIALS: f64 = 30.0;
+
+/// A campaign's estimates and budget as last refreshed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimates {
+    /// Rates.
+    pub rates: Rates,
+    /// Live answers in the window.
+    pub answered: f64,
+    /// Abandoned (2-second rule) in the window.
+    pub dropped: f64,
+    /// Live answers in the last 24 h (what the budget is spread over).
+    pub answers_per_day: f64,
+    /// The PBX instant they were computed at (Unix seconds).
+    pub at_s: f64,
+}
+
+/// A decision with what it rested on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paced {
+    /// The campaign's settings.
+    pub settings: CampaignPacing,
+    /// The floor.
+    pub floor: Floor,
+    /// The estimates (defaults before the first refresh).
+    pub estimates: Estimates,
+    /// The decision.
+    pub decision: Decision,
+    /// When (Unix seconds, wall clock).
+    pub decided_at_s: f64,
+}
+
+/// Why no decision.
+#[derive(Debug, thiserror::Error)]
+pub enum PacingError {
+    /// The campaign is neither configured nor seen on the PBX.
+    #[error(
+        "no campaign {0:?}: it is not in [pacing] and the PBX has shown no call carrying QL_CAMPAIGN={0}"
+    )]
+    Unknown(String),
+}
+
+/// The decisions served, compressed (see `queuelake_engine::pacing`).
+#[derive(Default)]
+struct DecisionLog {
+    current: HashMap<String, DecisionRow>,
+    finished: Vec<DecisionRow>,
+}
+
+/// Where decisions are recorded.
+pub struct DecisionStore {
+    writer: tokio::sync::Mutex<DecisionWriter>,
+    table: LiveTable,
+}
+
+impl DecisionStore {
+    /// Recording through `writer`, shown in `table`.
+    pub fn new(writer: DecisionWriter, table: LiveTable) -> Self {
+        DecisionStore {
+            writer: tokio::sync::Mutex::new(writer),
+            table,
+        }
+    }
+}
+
+/// The pacing service.
+pub struct Pacing {
+    settings: PacingSection,
+    feed: Option<LiveFeed>,
+    estimates: RwLock<HashMap<String, Estimates>>,
+    log: Mutex<DecisionLog>,
+    store: Option<DecisionStore>,
+}
+
+fn prior(settings: &CampaignPacing) -> Estimates {
+    Estimates {
+        rates: Rates {
+            live_answer: PRIOR_RATE,
+            live_answer_se: (PRIOR_RATE * (1.0 - PRIOR_RATE) / PRIOR_DIALS).sqrt(),
+            ring_s: 10.0,
+            talk_s: 180.0,
+            wrap_s: settings.wrap_s,
+        },
+        answered: 0.0,
+        dropped: 0.0,
+        answers_per_day: 0.0,
+        at_s: 0.0,
+    }
+}
+
+impl Pacing {
+    /// The service over the AMI `feed` (none: every floor is empty).
+    pub fn new(
+        settings: PacingSection,
+        feed: Option<LiveFeed>,
+        store: Option<DecisionStore>,
+    ) -> Self {
+        Pacing {
+            settings,
+            feed,
+            estimates: RwLock::default(),
+            log: Mutex::default(),
+            store,
+        }
+    }
+
+    /// Campaigns configured or seen on the PBX.
+    fn known(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .settings
+            .campaigns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        if let Some(feed) = &self.feed {
+            let live = feed.lock();
+            let now = live.state.pbx_now().unwrap_or(0.0);
+            names.extend(live.state.campaigns(now).into_iter().map(|c| c.campaign));
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The decision for `campaign` now; recorded.
+    pub fn decide(&self, campaign: &str) -> Result<Paced, PacingError> {
+        let settings = self.settings.campaign(campaign);
+        let configured = self.settings.campaigns.iter().any(|c| c.name == campaign);
+        let mut floor = Floor::default();
+        let mut seen = false;
+        if let Some(feed) = &self.feed {
+            let live = feed.lock();
+            let now = live.pbx_time(std::time::SystemTime::now());
+            if let Some(c) = live
+                .state
+                .campaigns(now)
+                .into_iter()
+                .find(|c| c.campaign == campaign)
+            {
+                seen = true;
+                floor.calls_in_flight = c.dialing + c.ringing;
+                if let Some(queue) = settings.queue.clone().or(c.queue) {
+                    let q = live.state.queue(&queue, now);
+                    floor.agents_free = q.agents_available;
+                    floor.agents_on_call = q.agents_on_call + q.agents_ringing;
+                    floor.agents_wrapup = q.agents_wrapup;
+                }
+            } else if let Some(queue) = &settings.queue {
+                let q = live.state.queue(queue, now);
+                floor.agents_free = q.agents_available;
+                floor.agents_on_call = q.agents_on_call + q.agents_ringing;
+                floor.agents_wrapup = q.agents_wrapup;
+            }
+        }
+        if !configured && !seen {
+            return Err(PacingError::Unknown(campaign.to_owned()));
+        }
+        let estimates = self
+            .estimates
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(campaign)
+            .cloned()
+            .unwrap_or_else(|| prior(&settings));
+        let budget = Budget {
+            target: settings.target,
+            answered: estimates.answered,
+            dropped: estimates.dropped,
+            expected_answers_ahead: estimates.answers_per_day.max(100.0),
+            margin: settings.margin,
+            confidence_z: 1.645,
+        };
+        let mode = settings.mode().unwrap_or(Mode::Progressive);
+        let decision = decide(mode, &floor, &estimates.rates, &budget, &settings.caps());
+        let decided_at_s = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+        let paced = Paced {
+            settings,
+            floor,
+            estimates,
+            decision,
+            decided_at_s,
+        };
+        self.record(&paced);
+        Ok(paced)
+    }
+
+    fn record(&self, paced: &Paced) {
+        let d = &paced.decision;
+        let e = &paced.estimates;
+        let at_us = (paced.decided_at_s * 1e6) as i64;
+        let row = DecisionRow {
+            first_at_us: at_us,
+            last_at_us: at_us,
+            served: 1,
+            campaign: paced.settings.name.clone(),
+            mode: paced.settings.mode.clone(),
+            counts: [
+                i64::from(d.calls),
+                i64::from(paced.floor.agents_free),
+                i64::from(paced.floor.agents_on_call),
+                i64::from(paced.floor.agents_wrapup),
+                i64::from(paced.floor.calls_in_flight),
+            ],
+            figures: [
+                d.ratio,
+                d.projected_abandon,
+                d.projected_abandon_upper,
+                d.allowed_abandon,
+                d.budget_left,
+                e.rates.live_answer,
+                e.rates.live_answer_se,
+                e.rates.ring_s,
+                e.rates.talk_s,
+                e.rates.wrap_s,
+                e.answered,
+                e.dropped,
+                paced.settings.target,
+            ],
+        };
+        let mut log = self
+            .log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let log = &mut *log;
+        match log.current.get_mut(&row.campaign) {
+            Some(current) if current.same_decision(&row) => {
+                current.served += 1;
+                current.last_at_us = at_us;
+            }
+            _ => {
+                if let Some(done) = log.current.insert(row.campaign.clone(), row) {
+                    log.finished.push(done);
+                }
+            }
+        }
+    }
+
+    /// Commits the decisions served so far (each campaign's current run
+    /// of identical decisions included: the next one starts a new row).
+    pub async fn flush(&self) -> anyhow::Result<usize> {
+        let rows: Vec<DecisionRow> = {
+            let mut log = self
+                .log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut rows = std::mem::take(&mut log.finished);
+            rows.extend(log.current.drain().map(|(_, r)| r));
+            rows
+        };
+        let Some(store) = &self.store else {
+            return Ok(0);
+        };
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let snapshot = store.writer.lock().await.append(&rows).await?;
+        store.table.publish_commit(&snapshot, 0)?;
+        Ok(rows.len())
+    }
+
+    /// Refreshes every known campaign's estimates from the lake.
+    pub async fn refresh(&self, engine: &QueryEngine) -> anyhow::Result<()> {
+        for campaign in self.known() {
+            let settings = self.settings.campaign(&campaign);
+            let estimates = estimate(engine, &settings).await?;
+            self.estimates
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(campaign, estimates);
+        }
+        Ok(())
+    }
+}
+
+fn sql_string(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// The rates of the last hour and the window's counts, as of the newest
+/// AMI event (the PBX's clock).
+async fn estimate(engine: &QueryEngine, settings: &CampaignPacing) -> anyhow::Result<Estimates> {
+    let campaign = sql_string(&settings.name);
+    let rates = engine
+        .query(&format!(
+            "WITH now AS (SELECT MAX(ts) AS ts FROM ami_events),
+             ev AS (
+               SELECT e.ts, e.event, e.uniqueid, e.fields['TalkTime'] AS talk
+               FROM ami_events e, now
+               WHERE e.ts >= now.ts - INTERVAL '{RATE_MINUTES} minutes'
+                 AND e.event IN ('Newchannel', 'QueueCallerJoin', 'AgentComplete')
+                 AND regexp_match(e.fields['ChanVariable'], 'QL_CAMPAIGN=([^\\n]+)')[1] = {campaign}
+             ),
+             per_call AS (
+               SELECT uniqueid,
+                 MIN(CASE WHEN event = 'Newchannel' THEN ts END) AS dialed,
+                 MIN(CASE WHEN event = 'QueueCallerJoin' THEN ts END) AS answered,
+                 MAX(CASE WHEN event = 'AgentComplete' THEN TRY_CAST(talk AS DOUBLE) END) AS talk_s
+               FROM ev GROUP BY uniqueid
+             )
+             SELECT CAST(COUNT(dialed) AS BIGINT), CAST(COUNT(CASE WHEN dialed IS NOT NULL THEN answered END) AS BIGINT),
+               CAST(AVG(CASE WHEN dialed IS NOT NULL AND answered IS NOT NULL
+                        THEN date_part('epoch', answered) - date_part('epoch', dialed) END) AS DOUBLE),
+               CAST(AVG(talk_s) AS DOUBLE),
+               CAST(date_part('epoch', (SELECT ts FROM now)) AS DOUBLE)
+             FROM per_call"
+        ))
+        .await?;
+    let days = settings.window_days().unwrap_or(30);
+    let window = engine
+        .query(&format!(
+            "WITH now AS (SELECT MAX(ts) AS ts FROM ami_events),
+             ev AS (
+               SELECT e.ts, e.event, TRY_CAST(e.fields['HoldTime'] AS BIGINT) AS hold_s
+               FROM ami_events e, now
+               WHERE e.ts > now.ts - INTERVAL '{days} days'
+                 AND e.event IN ('QueueCallerJoin', 'QueueCallerAbandon')
+                 AND regexp_match(e.fields['ChanVariable'], 'QL_CAMPAIGN=([^\\n]+)')[1] = {campaign}
+             )
+             SELECT CAST(SUM(CASE WHEN event = 'QueueCallerJoin' THEN 1 ELSE 0 END) AS DOUBLE),
+               CAST(SUM(CASE WHEN event = 'QueueCallerAbandon' AND hold_s >= 2 THEN 1 ELSE 0 END) AS DOUBLE),
+               CAST(SUM(CASE WHEN event = 'QueueCallerJoin' AND ts > (SELECT ts FROM now) - INTERVAL '1 day' THEN 1 ELSE 0 END) AS DOUBLE)
+             FROM ev"
+        ))
+        .await?;
+    let mut estimates = prior(settings);
+    let rates = FirstRow::of(&rates.batches);
+    let (dials, live) = (rates.int(0).unwrap_or(0), rates.int(1).unwrap_or(0));
+    // The last hour's dials with a prior worth 30 dials at 20 %.
+    let n = dials as f64 + PRIOR_DIALS;
+    let p = (live as f64 + PRIOR_RATE * PRIOR_DIALS) / n;
+    estimates.rates.live_answer = p;
+    estimates.rates.live_answer_se = (p * (1.0 - p) / n).sqrt();
+    if let Some(ring) = rates.float(2) {
+        estimates.rates.ring_s = ring;
+    }
+    if let Some(talk) = rates.float(3) {
+        estimates.rates.talk_s = talk;
+    }
+    estimates.at_s = rates.float(4).unwrap_or(0.0);
+    let window = FirstRow::of(&window.batches);
+    estimates.answered = window.float(0).unwrap_or(0.0);
+    estimates.dropped = window.float(1).unwrap_or(0.0);
+    estimates.answers_per_day = window.float(2).unwrap_or(0.0);
+    Ok(estimates)
+}
+
+/// The first row of a query's answer, read cell by cell (a missing row,
+/// a NULL or another type reads as `None`).
+struct FirstRow<'a>(Option<&'a datafusion::arrow::array::RecordBatch>);
+
+impl<'a> FirstRow<'a> {
+    fn of(batches: &'a [datafusion::arrow::array::RecordBatch]) -> Self {
+        FirstRow(batches.iter().find(|b| b.num_rows() > 0))
+    }
+
+    fn int(&self, column: usize) -> Option<i64> {
+        let c = self.0?.column(column).as_primitive_opt::<Int64Type>()?;
+        c.is_valid(0).then(|| c.value(0))
+    }
+
+    fn float(&self, column: usize) -> Option<f64> {
+        let c = self.0?.column(column).as_primitive_opt::<Float64Type>()?;
+        c.is_valid(0).then(|| c.value(0))
+    }
+}
+
+/// Refreshes estimates and commits decisions until aborted.
+pub async fn run(pacing: Arc<Pacing>, engine: Arc<QueryEngine>) {
+    let refresh = Duration::from_secs(pacing.settings.refresh_seconds);
+    let record = Duration::from_secs(pacing.settings.record_seconds);
+    let mut refresh_tick = tokio::time::interval(refresh);
+    let mut record_tick = tokio::time::interval(record);
+    loop {
+        tokio::select! {
+            _ = refresh_tick.tick() => {
+                let outcome = match pacing.refresh(&engine).await {
+                    Ok(()) => "ok",
+                    Err(e) => {
+                        tracing::error!(error = %e, "pacing estimates could not be refreshed; keeping the last ones");
+                        "failed"
+                    }
+                };
+                metrics::counter!("queuelake_jobs_total", "job" => "pacing_estimates", "outcome" => outcome).increment(1);
+            }
+            _ = record_tick.tick() => {
+                if let Err(e) = pacing.flush().await {
+                    tracing::error!(error = %e, "pacing decisions could not be recorded");
+                }
+            }
+        }
+    }
+}
