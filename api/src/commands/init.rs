@@ -71,6 +71,7 @@ mod tests {
         assert_eq!(config.forecast, defaults.forecast);
         assert_eq!(config.staffing, defaults.staffing);
         assert_eq!(config.scheduling, defaults.scheduling);
+        assert_eq!(config.pacing, defaults.pacing);
         let registry = TokenRegistry::from_entries(&config.tokens).unwrap();
         let admin = registry.verify(&token).unwrap();
         assert_eq!(admin.role, crate::auth::Role::Admin);

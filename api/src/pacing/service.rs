@@ -283,11 +283,21 @@ impl Pacing {
         Ok(rows.len())
     }
 
+    /// The PBX's clock now (Unix seconds): events carry its time, which
+    /// may be far from the wall clock (the demo's, another zone's).
+    fn pbx_now(&self) -> Option<f64> {
+        let feed = self.feed.as_ref()?;
+        let live = feed.lock();
+        live.pbx_offset_s?;
+        Some(live.pbx_time(std::time::SystemTime::now()))
+    }
+
     /// Refreshes every known campaign's estimates from the lake.
     pub async fn refresh(&self, engine: &QueryEngine) -> anyhow::Result<()> {
+        let now = self.pbx_now();
         for campaign in self.known() {
             let settings = self.settings.campaign(&campaign);
-            let estimates = estimate(engine, &settings).await?;
+            let estimates = estimate(engine, &settings, now).await?;
             self.estimates
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -301,17 +311,27 @@ fn sql_string(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// The rates of the last hour and the window's counts, as of the newest
-/// AMI event (the PBX's clock).
-async fn estimate(engine: &QueryEngine, settings: &CampaignPacing) -> anyhow::Result<Estimates> {
+/// The rates of the last hour and the window's counts, as of `now_s` on
+/// the PBX's clock (without a live link: the newest dial's instant).
+async fn estimate(
+    engine: &QueryEngine,
+    settings: &CampaignPacing,
+    now_s: Option<f64>,
+) -> anyhow::Result<Estimates> {
     let campaign = sql_string(&settings.name);
+    // Resync items and gap rows carry the receive time, not the PBX's:
+    // "now" comes from the live link, else from the newest dial.
+    let now_sql = match now_s {
+        Some(s) => format!("SELECT to_timestamp_micros({}) AS ts", (s * 1e6) as i64),
+        None => "SELECT MAX(ts) AS ts FROM ami_events WHERE event = 'Newchannel'".to_owned(),
+    };
     let rates = engine
         .query(&format!(
-            "WITH now AS (SELECT MAX(ts) AS ts FROM ami_events),
+            "WITH now AS ({now_sql}),
              ev AS (
                SELECT e.ts, e.event, e.uniqueid, e.fields['TalkTime'] AS talk
                FROM ami_events e, now
-               WHERE e.ts >= now.ts - INTERVAL '{RATE_MINUTES} minutes'
+               WHERE e.ts >= now.ts - INTERVAL '{RATE_MINUTES} minutes' AND e.ts <= now.ts
                  AND e.event IN ('Newchannel', 'QueueCallerJoin', 'AgentComplete')
                  AND regexp_match(e.fields['ChanVariable'], 'QL_CAMPAIGN=([^\\n]+)')[1] = {campaign}
              ),
@@ -333,11 +353,11 @@ async fn estimate(engine: &QueryEngine, settings: &CampaignPacing) -> anyhow::Re
     let days = settings.window_days().unwrap_or(30);
     let window = engine
         .query(&format!(
-            "WITH now AS (SELECT MAX(ts) AS ts FROM ami_events),
+            "WITH now AS ({now_sql}),
              ev AS (
                SELECT e.ts, e.event, TRY_CAST(e.fields['HoldTime'] AS BIGINT) AS hold_s
                FROM ami_events e, now
-               WHERE e.ts > now.ts - INTERVAL '{days} days'
+               WHERE e.ts > now.ts - INTERVAL '{days} days' AND e.ts <= now.ts
                  AND e.event IN ('QueueCallerJoin', 'QueueCallerAbandon')
                  AND regexp_match(e.fields['ChanVariable'], 'QL_CAMPAIGN=([^\\n]+)')[1] = {campaign}
              )
