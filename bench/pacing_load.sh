@@ -5,14 +5,7 @@
 # on calls, in wrap-up; calls in flight) with real estimates, and records
 # the decision. wrk and the server share this machine's 2 cores.
 #   bench/pacing_load.sh [seconds] [connections]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/queuelake/target}"
-SECONDS_RUN="${1:-20}"
-CONNECTIONS="${2:-64}"
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --workspace --bin queuelake
-BIN="$CARGO_TARGET_DIR/release/queuelake"
+. "$(dirname "$0")/load-common.sh"
 
 work="$(mktemp -d)"
 trap 'kill -INT "${pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
