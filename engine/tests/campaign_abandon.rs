@@ -22,7 +22,7 @@ async fn abandons_follow_the_two_second_rule_over_thirty_days() {
     let tables = LakeTables::committed(&lake).await.unwrap();
     let mut events = AmiEventsBuilder::default();
     let mut n = 0u64;
-    let mut event = |day: i64, name: &str, campaign: Option<&str>, hold: Option<&str>| {
+    let mut event = |day: i64, name: &str, campaign: Option<&str>, extra: &[(&str, &str)]| {
         n += 1;
         let mut headers = vec![
             ("Event".to_owned(), name.to_owned()),
@@ -32,8 +32,8 @@ async fn abandons_follow_the_two_second_rule_over_thirty_days() {
             headers.push(("ChanVariable".to_owned(), "OTHER=1".to_owned()));
             headers.push(("ChanVariable".to_owned(), format!("QL_CAMPAIGN={c}")));
         }
-        if let Some(h) = hold {
-            headers.push(("HoldTime".to_owned(), h.to_owned()));
+        for (key, value) in extra {
+            headers.push(((*key).to_owned(), (*value).to_owned()));
         }
         let ts = (MARCH_4 + day * DAY + 36_000 + n as i64) * 1_000_000;
         events.append(&AmiEventRow {
@@ -48,26 +48,56 @@ async fn abandons_follow_the_two_second_rule_over_thirty_days() {
     // March 4: 4 live answers; one left after 2 s (an abandon), one after
     // 1 s (not: the caller hung up inside the window).
     for _ in 0..4 {
-        event(0, "QueueCallerJoin", Some("renewals"), None);
+        event(0, "QueueCallerJoin", Some("renewals"), &[]);
     }
-    event(0, "QueueCallerAbandon", Some("renewals"), Some("2"));
-    event(0, "QueueCallerAbandon", Some("renewals"), Some("1"));
+    event(
+        0,
+        "QueueCallerAbandon",
+        Some("renewals"),
+        &[("HoldTime", "2")],
+    );
+    event(
+        0,
+        "QueueCallerAbandon",
+        Some("renewals"),
+        &[("HoldTime", "1")],
+    );
+    // And 4 answering machines the AMD detected (a human's AMDSTATUS
+    // does not count).
+    for status in ["MACHINE", "MACHINE", "MACHINE", "MACHINE", "HUMAN"] {
+        event(
+            0,
+            "VarSet",
+            Some("renewals"),
+            &[("Variable", "AMDSTATUS"), ("Value", status)],
+        );
+    }
     // March 5: 2 live answers. April 13: 1, abandoned after 5 s; March 4
     // and 5 are out of its 30 days.
-    event(1, "QueueCallerJoin", Some("renewals"), None);
-    event(1, "QueueCallerJoin", Some("renewals"), None);
-    event(40, "QueueCallerJoin", Some("renewals"), None);
-    event(40, "QueueCallerAbandon", Some("renewals"), Some("5"));
+    event(1, "QueueCallerJoin", Some("renewals"), &[]);
+    event(1, "QueueCallerJoin", Some("renewals"), &[]);
+    event(40, "QueueCallerJoin", Some("renewals"), &[]);
+    event(
+        40,
+        "QueueCallerAbandon",
+        Some("renewals"),
+        &[("HoldTime", "5")],
+    );
     // "steady": 250 live answers and 7 abandons, 2.8 %: near the limit.
     for _ in 0..250 {
-        event(0, "QueueCallerJoin", Some("steady"), None);
+        event(0, "QueueCallerJoin", Some("steady"), &[]);
     }
     for _ in 0..7 {
-        event(0, "QueueCallerAbandon", Some("steady"), Some("3"));
+        event(
+            0,
+            "QueueCallerAbandon",
+            Some("steady"),
+            &[("HoldTime", "3")],
+        );
     }
     // Inbound calls carry no campaign.
-    event(0, "QueueCallerJoin", None, None);
-    event(0, "QueueCallerAbandon", None, Some("30"));
+    event(0, "QueueCallerJoin", None, &[]);
+    event(0, "QueueCallerAbandon", None, &[("HoldTime", "30")]);
     tables.ami_events.push_rows(events.finish());
 
     let engine = QueryEngine::new(
@@ -126,4 +156,18 @@ async fn abandons_follow_the_two_second_rule_over_thirty_days() {
             row("steady", 0, (250, 7), 0.028, (250, 7), 0.028, "near"),
         ]
     );
+    // AMD-adjusted: March 4's abandon over 4 live and 4 machine answers.
+    let amd = engine
+        .query(
+            "SELECT machine_answered, abandon_rate_30d_amd_adjusted FROM campaign_abandon \
+             WHERE campaign = 'renewals' ORDER BY day",
+        )
+        .await
+        .unwrap();
+    let batch = &amd.batches[0];
+    let machines = batch.column(0).as_primitive::<Int64Type>();
+    let adjusted = batch.column(1).as_primitive::<Float64Type>();
+    assert_eq!((machines.value(0), machines.value(1)), (4, 0));
+    assert_eq!(adjusted.value(0), 1.0 / 8.0);
+    assert_eq!(adjusted.value(1), 1.0 / 10.0);
 }

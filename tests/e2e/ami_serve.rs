@@ -123,6 +123,17 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     assert_eq!(pacing["window"]["length"], "30d");
     let rate = pacing["inputs"]["live_answer_rate"].as_f64().unwrap();
     assert!(rate > 0.0 && rate != 0.2, "{pacing}");
+    // Answers come with the dialplan's AMDSTATUS; the machine share is
+    // estimated from them (a quarter in the long run; few answers yet).
+    let machines = pacing["inputs"]["machine_rate"].as_f64();
+    assert!(
+        machines.is_some_and(|m| (0.0..1.0).contains(&m)),
+        "{pacing}"
+    );
+    let amd = server.sql(
+        "SELECT COUNT(*) FROM ami_events WHERE event = 'VarSet' AND fields['Variable'] = 'AMDSTATUS'",
+    );
+    assert!(amd[0][0].as_i64().unwrap() > 0, "{amd:?}");
     // The PBX's 2024 clock, not the wall clock's.
     let at = pacing["inputs"]["estimates_at"].as_f64().unwrap();
     assert!(

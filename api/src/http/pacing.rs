@@ -29,7 +29,9 @@ impl From<PacingError> for AppError {
 pub struct WindowView {
     /// `30d` or `24h`.
     length: String,
-    /// Live-answered calls in it.
+    /// `live` or `amd_adjusted` (machine answers in the denominator).
+    rate: String,
+    /// Answered calls in it: live ones (and machines, AMD-adjusted).
     live_answered: f64,
     /// Abandoned under the 2-second rule.
     abandoned: f64,
@@ -54,6 +56,8 @@ pub struct InputsView {
     live_answer_rate: f64,
     /// Its standard error.
     live_answer_se: f64,
+    /// Share of answers that were machines (AMD), last hour.
+    machine_rate: Option<f64>,
     /// Mean seconds from dial to answer.
     ring_s: f64,
     /// Mean talk seconds.
@@ -107,6 +111,7 @@ fn view(p: &Paced) -> PacingView {
         budget_left: d.budget_left,
         window: WindowView {
             length: p.settings.window.clone(),
+            rate: p.settings.abandon_rate.clone(),
             live_answered: e.answered,
             abandoned: e.dropped,
             abandon_rate: (e.answered > 0.0).then(|| e.dropped / e.answered),
@@ -119,6 +124,7 @@ fn view(p: &Paced) -> PacingView {
             calls_in_flight: p.floor.calls_in_flight,
             live_answer_rate: e.rates.live_answer,
             live_answer_se: e.rates.live_answer_se,
+            machine_rate: e.machine_rate,
             ring_s: e.rates.ring_s,
             talk_s: e.rates.talk_s,
             wrap_s: e.rates.wrap_s,

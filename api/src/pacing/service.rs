@@ -36,6 +36,8 @@ pub struct Estimates {
     pub dropped: f64,
     /// Live answers in the last 24 h (what the budget is spread over).
     pub answers_per_day: f64,
+    /// Share of answers the AMD found to be machines (last hour).
+    pub machine_rate: Option<f64>,
     /// The PBX instant they were computed at (Unix seconds).
     pub at_s: f64,
 }
@@ -109,6 +111,7 @@ fn prior(settings: &CampaignPacing) -> Estimates {
         answered: 0.0,
         dropped: 0.0,
         answers_per_day: 0.0,
+        machine_rate: None,
         at_s: 0.0,
     }
 }
@@ -329,28 +332,37 @@ async fn estimate(
         .query(&format!(
             "WITH now AS ({now_sql}),
              ev AS (
-               SELECT e.ts, e.event, e.uniqueid, e.fields['TalkTime'] AS talk
+               SELECT e.ts, e.event, e.uniqueid, e.fields['TalkTime'] AS talk,
+                 e.event = 'VarSet' AND e.fields['Variable'] = 'AMDSTATUS' AND e.fields['Value'] = 'MACHINE' AS machine
                FROM ami_events e, now
                WHERE e.ts >= now.ts - INTERVAL '{RATE_MINUTES} minutes' AND e.ts <= now.ts
-                 AND e.event IN ('Newchannel', 'QueueCallerJoin', 'AgentComplete')
+                 AND e.event IN ('Newchannel', 'QueueCallerJoin', 'AgentComplete', 'VarSet')
                  AND regexp_match(e.fields['ChanVariable'], 'QL_CAMPAIGN=([^\\n]+)')[1] = {campaign}
              ),
              per_call AS (
                SELECT uniqueid,
                  MIN(CASE WHEN event = 'Newchannel' THEN ts END) AS dialed,
                  MIN(CASE WHEN event = 'QueueCallerJoin' THEN ts END) AS answered,
-                 MAX(CASE WHEN event = 'AgentComplete' THEN TRY_CAST(talk AS DOUBLE) END) AS talk_s
+                 MAX(CASE WHEN event = 'AgentComplete' THEN TRY_CAST(talk AS DOUBLE) END) AS talk_s,
+                 MAX(CASE WHEN machine THEN 1 ELSE 0 END) AS machine
                FROM ev GROUP BY uniqueid
              )
              SELECT CAST(COUNT(dialed) AS BIGINT), CAST(COUNT(CASE WHEN dialed IS NOT NULL THEN answered END) AS BIGINT),
                CAST(AVG(CASE WHEN dialed IS NOT NULL AND answered IS NOT NULL
                         THEN date_part('epoch', answered) - date_part('epoch', dialed) END) AS DOUBLE),
                CAST(AVG(talk_s) AS DOUBLE),
-               CAST(date_part('epoch', (SELECT ts FROM now)) AS DOUBLE)
+               CAST(date_part('epoch', (SELECT ts FROM now)) AS DOUBLE),
+               CAST(SUM(CASE WHEN dialed IS NOT NULL THEN machine ELSE 0 END) AS BIGINT)
              FROM per_call"
         ))
         .await?;
     let days = settings.window_days().unwrap_or(30);
+    // AMD-adjusted: machine answers join the denominator.
+    let machines = if settings.amd_adjusted().unwrap_or(false) {
+        "OR event = 'VarSet'"
+    } else {
+        ""
+    };
     let window = engine
         .query(&format!(
             "WITH now AS ({now_sql}),
@@ -358,10 +370,11 @@ async fn estimate(
                SELECT e.ts, e.event, TRY_CAST(e.fields['HoldTime'] AS BIGINT) AS hold_s
                FROM ami_events e, now
                WHERE e.ts > now.ts - INTERVAL '{days} days' AND e.ts <= now.ts
-                 AND e.event IN ('QueueCallerJoin', 'QueueCallerAbandon')
+                 AND (e.event IN ('QueueCallerJoin', 'QueueCallerAbandon')
+                      OR (e.event = 'VarSet' AND e.fields['Variable'] = 'AMDSTATUS' AND e.fields['Value'] = 'MACHINE'))
                  AND regexp_match(e.fields['ChanVariable'], 'QL_CAMPAIGN=([^\\n]+)')[1] = {campaign}
              )
-             SELECT CAST(SUM(CASE WHEN event = 'QueueCallerJoin' THEN 1 ELSE 0 END) AS DOUBLE),
+             SELECT CAST(SUM(CASE WHEN event = 'QueueCallerJoin' {machines} THEN 1 ELSE 0 END) AS DOUBLE),
                CAST(SUM(CASE WHEN event = 'QueueCallerAbandon' AND hold_s >= 2 THEN 1 ELSE 0 END) AS DOUBLE),
                CAST(SUM(CASE WHEN event = 'QueueCallerJoin' AND ts > (SELECT ts FROM now) - INTERVAL '1 day' THEN 1 ELSE 0 END) AS DOUBLE)
              FROM ev"
@@ -382,6 +395,9 @@ async fn estimate(
         estimates.rates.talk_s = talk;
     }
     estimates.at_s = rates.float(4).unwrap_or(0.0);
+    let machines = rates.int(5).unwrap_or(0);
+    estimates.machine_rate =
+        (machines + live > 0).then(|| machines as f64 / (machines + live) as f64);
     let window = FirstRow::of(&window.batches);
     estimates.answered = window.float(0).unwrap_or(0.0);
     estimates.dropped = window.float(1).unwrap_or(0.0);

@@ -43,6 +43,10 @@ pub struct CampaignPacing {
     pub target: f64,
     /// The rolling window: `30d` or `24h`.
     pub window: String,
+    /// The rate held to the target: `live` (abandons over live-answered
+    /// calls) or `amd_adjusted` (over every answered call, machines the
+    /// AMD detected included, where the rules allow it).
+    pub abandon_rate: String,
     /// Share of the target kept in reserve.
     pub margin: f64,
     /// Most calls in flight.
@@ -62,6 +66,7 @@ impl Default for CampaignPacing {
             power_ratio: 1.5,
             target: 0.03,
             window: "30d".into(),
+            abandon_rate: "live".into(),
             margin: 0.1,
             max_lines: 100,
             max_ratio: 3.0,
@@ -99,6 +104,15 @@ impl CampaignPacing {
         }
     }
 
+    /// Whether machine answers count in the rate's denominator.
+    pub fn amd_adjusted(&self) -> Result<bool, String> {
+        match self.abandon_rate.as_str() {
+            "live" => Ok(false),
+            "amd_adjusted" => Ok(true),
+            other => Err(format!("abandon_rate {other:?}: live or amd_adjusted")),
+        }
+    }
+
     /// The caps.
     pub fn caps(&self) -> Caps {
         Caps {
@@ -115,6 +129,7 @@ impl CampaignPacing {
         }
         self.mode().map_err(named)?;
         self.window_days().map_err(named)?;
+        self.amd_adjusted().map_err(named)?;
         if !(self.target > 0.0 && self.target < 1.0) {
             return Err(named(format!("target = {}: in (0, 1)", self.target)));
         }
@@ -175,6 +190,11 @@ mod tests {
             ..ok.clone()
         };
         assert!(bad.check().unwrap_err().contains("7d"));
+        let bad = CampaignPacing {
+            abandon_rate: "kind".into(),
+            ..ok.clone()
+        };
+        assert!(bad.check().unwrap_err().contains("kind"));
         let section = PacingSection {
             campaigns: vec![ok],
             ..PacingSection::default()

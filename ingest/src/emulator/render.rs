@@ -485,12 +485,22 @@ impl Renderer {
                     }
                 }
             }
-            SimEvent::DialAnswered { call, .. } => {
+            SimEvent::DialAnswered { call, machine, .. } => {
                 if let Some(ch) = self.callers.get_mut(call) {
                     ch.state = 6;
                     let ch = ch.clone();
                     if self.ami {
                         out.events.push(self.channel_event("Newstate", &ch, &[]));
+                        // The dialplan's AMD() sets AMDSTATUS on every answer.
+                        let status = if *machine { "MACHINE" } else { "HUMAN" };
+                        out.events.push(self.channel_event(
+                            "VarSet",
+                            &ch,
+                            &[
+                                ("Variable", "AMDSTATUS".to_owned()),
+                                ("Value", status.to_owned()),
+                            ],
+                        ));
                     }
                     if self.ami {
                         out.events.push(self.originate_response(&ch, "Success", 4));
