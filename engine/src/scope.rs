@@ -195,6 +195,27 @@ mod tests {
             .predicate_sql(ScopedBy::QueueOrCampaign)
             .unwrap();
         assert!(ami.contains("'\nQL_CAMPAIGN=winback\n'"), "{ami}");
+        // Teams: every queue of the schedule's team in the scope.
+        assert_eq!(
+            only(&["sales", "support"], &[]).predicate_sql(ScopedBy::QueueList),
+            Some(
+                "array_has_all(make_array('sales', 'support'), string_to_array(queues, ','))"
+                    .into()
+            )
+        );
+        assert_eq!(
+            only(&[], &["winback"]).predicate_sql(ScopedBy::QueueList),
+            Some("FALSE".into())
+        );
+        // Pacing decisions: by campaign only.
+        assert_eq!(
+            only(&["sales"], &["winback"]).predicate_sql(ScopedBy::Campaign),
+            Some("campaign IN ('winback')".into())
+        );
+        assert_eq!(
+            only(&["sales"], &[]).predicate_sql(ScopedBy::Campaign),
+            Some("FALSE".into())
+        );
     }
 
     /// A lake with calls in `sales` and `support`, agent lines with queue
