@@ -140,16 +140,19 @@ fn rfc3339(us: i64) -> String {
 
 /// A draft as the API and the CLI show it.
 pub fn view(draft: &Draft) -> ScheduleView {
-    let rows = crate::scheduling::service::activities(draft);
+    let patterns: std::collections::HashMap<i64, &str> = draft
+        .shifts
+        .iter()
+        .map(|s| (s.no, s.pattern.as_str()))
+        .collect();
     let mut shifts: Vec<ShiftView> = Vec::new();
-    for row in rows {
+    for row in crate::scheduling::service::activities(draft) {
         if row.activity == "shift" {
-            let pattern = draft
-                .shifts
-                .iter()
-                .find(|s| s.no == row.shift_no)
-                .map(|s| s.pattern.clone())
-                .unwrap_or_default();
+            let pattern = patterns
+                .get(&row.shift_no)
+                .copied()
+                .unwrap_or_default()
+                .to_owned();
             shifts.push(ShiftView {
                 no: row.shift_no,
                 pattern,
@@ -166,17 +169,13 @@ pub fn view(draft: &Draft) -> ScheduleView {
             });
         }
     }
-    let step = draft.interval_s * 1_000_000;
-    let coverage = draft
-        .coverage()
-        .iter()
-        .zip(&draft.required)
-        .enumerate()
-        .filter(|(_, (s, r))| **s > 0.0 || **r > 0.0)
-        .map(|(t, (scheduled, required))| CoverageView {
-            interval_start: rfc3339(draft.week_start_us + t as i64 * step),
-            required: *required,
-            scheduled: *scheduled,
+    let coverage = crate::scheduling::service::coverage_rows(draft)
+        .into_iter()
+        .filter(|c| c.scheduled > 0.0 || c.required > 0.0)
+        .map(|c| CoverageView {
+            interval_start: rfc3339(c.interval_start_us),
+            required: c.required,
+            scheduled: c.scheduled,
         })
         .collect();
     ScheduleView {

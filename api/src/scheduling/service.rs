@@ -375,7 +375,8 @@ pub fn activities(draft: &Draft) -> Vec<ActivityRow> {
     rows
 }
 
-fn coverage_rows(draft: &Draft) -> Vec<CoverageRow> {
+/// A draft's coverage against its requirement, per interval of the week.
+pub fn coverage_rows(draft: &Draft) -> Vec<CoverageRow> {
     let step_us = draft.interval_s * 1_000_000;
     draft
         .coverage()
