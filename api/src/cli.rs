@@ -42,6 +42,56 @@ pub enum Command {
     /// Shift scheduling: cover a weekly requirement with shifts and breaks.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Reports: list them, or run one now (XLSX, PDF, CSV; e-mail).
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// `queuelake report …`.
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// The reports defined (built-in and `[[reports]]`).
+    List(ReportListArgs),
+    /// Run a report now and print its files (or, with --enqueue, hand it
+    /// to the service's job queue).
+    Run(ReportRunArgs),
+}
+
+/// `queuelake report list`.
+#[derive(clap::Args, Debug)]
+pub struct ReportListArgs {
+    /// Configuration file (`[[reports]]`, `[kpi] time_zone`).
+    #[arg(long, env = "QUEUELAKE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// `queuelake report run`.
+#[derive(clap::Args, Debug)]
+pub struct ReportRunArgs {
+    /// The report's name (`queuelake report list`).
+    pub name: String,
+    /// The lake.
+    #[arg(long, env = "QUEUELAKE_DATA")]
+    pub data: PathBuf,
+    /// Configuration file (`[[reports]]`, `[jobs]`, `[mail]`, `[kpi]`).
+    #[arg(long, env = "QUEUELAKE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// yesterday, last_week, last_month, or FROM..TO (local dates,
+    /// YYYY-MM-DD, both included). Default: the report's own.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Only these queues (comma-separated; default: the report's).
+    #[arg(long, value_delimiter = ',')]
+    pub queues: Vec<String>,
+    /// Formats (comma-separated xlsx, pdf, csv; default: the report's).
+    #[arg(long, value_delimiter = ',')]
+    pub formats: Vec<String>,
+    /// E-mail the report's recipients.
+    #[arg(long)]
+    pub email: bool,
+    /// Queue the job for the service's workers instead of running it here.
+    #[arg(long)]
+    pub enqueue: bool,
 }
 
 /// `queuelake schedule …`.

@@ -62,9 +62,21 @@ pub struct ConfigFile {
     /// Dialer pacing per campaign.
     #[serde(default)]
     pub pacing: crate::pacing::settings::PacingSection,
+    /// The report job queue: store, retries, workers.
+    #[serde(default)]
+    pub jobs: crate::reports::settings::JobsSection,
+    /// E-mail delivery of reports.
+    #[serde(default)]
+    pub mail: crate::reports::settings::MailSection,
+    /// Reports (`[[reports]]`): changes to the built-in reports, and new ones.
+    #[serde(default)]
+    pub reports: Vec<queuelake_reports::definition::ReportEntry>,
     /// API tokens (`[[tokens]]`), stored as SHA-256 digests.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
+    /// The folder relative paths in the file are read from (the file's own).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 impl Default for ConfigFile {
@@ -82,7 +94,11 @@ impl Default for ConfigFile {
             staffing: StaffingSection::default(),
             scheduling: crate::scheduling::inputs::SchedulingInputs::default(),
             pacing: crate::pacing::settings::PacingSection::default(),
+            jobs: crate::reports::settings::JobsSection::default(),
+            mail: crate::reports::settings::MailSection::default(),
+            reports: Vec::new(),
             tokens: Vec::new(),
+            base_dir: PathBuf::from("."),
         }
     }
 }
@@ -305,7 +321,11 @@ impl ConfigFile {
             None => format!("version = {CONFIG_VERSION}\n"),
         };
         let origin = path.map_or("the defaults".to_owned(), |p| p.display().to_string());
-        Self::parse_with_env(&text, std::env::vars()).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
+        let base = path
+            .and_then(Path::parent)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Self::parse_at(&text, std::env::vars(), base).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
     }
 
     /// Parses and checks a file's text.
@@ -318,6 +338,15 @@ impl ConfigFile {
     pub fn parse_with_env(
         text: &str,
         env: impl Iterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        Self::parse_at(text, env, Path::new("."))
+    }
+
+    /// [`Self::parse_with_env`] for a file in the folder `base`.
+    fn parse_at(
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+        base: &Path,
     ) -> anyhow::Result<Self> {
         let mut table: toml::Table = toml::from_str(text)?;
         for (name, raw) in env {
@@ -346,9 +375,10 @@ impl ConfigFile {
             };
             section_table.insert(key, value);
         }
-        let config: ConfigFile = toml::Value::Table(table)
+        let mut config: ConfigFile = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
+        config.base_dir = base.to_owned();
         if config.version != CONFIG_VERSION {
             anyhow::bail!(
                 "version {} is not one this build reads (it reads {CONFIG_VERSION})",
@@ -385,9 +415,20 @@ impl ConfigFile {
             .prepare(self.kpi.interval_minutes, &[])
             .map_err(|e| anyhow::anyhow!("[scheduling] {e}"))?;
         self.pacing.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.jobs.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.mail.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.report_definitions()?;
         crate::auth::TokenRegistry::from_entries(&self.tokens)
             .map_err(|e| anyhow::anyhow!("[[tokens]] {e}"))?;
         Ok(())
+    }
+
+    /// The reports: built-ins with `[[reports]]` over them, and new ones.
+    pub fn report_definitions(
+        &self,
+    ) -> anyhow::Result<Vec<queuelake_reports::definition::ReportDefinition>> {
+        queuelake_reports::definition::definitions(&self.reports, &self.kpi.time_zone, &self.base_dir)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 

@@ -21,6 +21,7 @@ mod http;
 mod pacing;
 mod planning;
 mod postgres_wire;
+mod reports;
 mod scheduling;
 mod sessions;
 

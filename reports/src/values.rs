@@ -110,6 +110,31 @@ pub fn is_ratio(name: &str) -> bool {
     RATIOS.iter().any(|r| name == *r || name.ends_with(&format!("_{r}")) || name.starts_with(&format!("{r}_")))
 }
 
+/// A column name for people: `service_level` → `Service level`,
+/// `asa_s` → `ASA (s)`, `talk_h` → `Talk (h)`.
+pub fn humanize(name: &str) -> String {
+    let (stem, unit) = match name.rsplit_once('_') {
+        Some((stem, unit @ ("s" | "h" | "min"))) => (stem, Some(unit)),
+        _ => (name, None),
+    };
+    let mut out: String = stem
+        .split('_')
+        .map(|w| match w {
+            "asa" | "aht" | "wape" | "sla" => w.to_uppercase(),
+            _ => w.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if let Some(first) = out.get(0..1) {
+        let upper = first.to_uppercase();
+        out.replace_range(0..1, &upper);
+    }
+    if let Some(unit) = unit {
+        out.push_str(&format!(" ({unit})"));
+    }
+    out
+}
+
 /// An instant on `tz`'s clock.
 pub fn local(micros: i64, tz: Tz) -> Option<DateTime<Tz>> {
     Utc.timestamp_micros(micros).single().map(|t| t.with_timezone(&tz))
@@ -167,5 +192,14 @@ mod tests {
         assert_eq!(csv_text(&Value::Instant(at), berlin), "2024-03-05T09:15:00+01:00");
         assert!(!is_ratio("operator"));
         assert!(is_ratio("covered_share"));
+    }
+
+    #[test]
+    fn column_names_read_as_words_with_units() {
+        assert_eq!(humanize("service_level"), "Service level");
+        assert_eq!(humanize("asa_s"), "ASA (s)");
+        assert_eq!(humanize("talk_h"), "Talk (h)");
+        assert_eq!(humanize("offered"), "Offered");
+        assert_eq!(humanize("wape"), "WAPE");
     }
 }

@@ -230,6 +230,38 @@ const ROUTES: &[(&str, &str, &str, [u16; 6])] = &[
         "",
         [404, 403, 403, 403, 404, 403],
     ),
+    // Reports: every human role lists them; managers (and admins) run
+    // them and read jobs. The report and job named do not exist.
+    (
+        "GET",
+        "/api/v1/reports",
+        "",
+        [200, 200, 200, 200, 403, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/reports/nosuch/runs",
+        "{}",
+        [404, 403, 403, 404, 403, 403],
+    ),
+    (
+        "GET",
+        "/api/v1/reports/jobs",
+        "",
+        [200, 403, 403, 200, 403, 403],
+    ),
+    (
+        "GET",
+        "/api/v1/reports/jobs/nosuch",
+        "",
+        [404, 403, 403, 404, 403, 403],
+    ),
+    (
+        "GET",
+        "/api/v1/reports/jobs/nosuch/files/report.pdf",
+        "",
+        [404, 403, 403, 404, 403, 403],
+    ),
     ("GET", "/api/v1/openapi.json", "", [200; 6]),
     ("GET", "/metrics", "", [200, 403, 403, 403, 403, 200]),
 ];

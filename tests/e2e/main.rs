@@ -14,6 +14,7 @@ mod kpi;
 mod operations;
 mod planning;
 mod postgres;
+mod reports;
 mod rollup;
 mod schedule;
 mod sql_guard;

@@ -84,6 +84,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // QUEUELAKE_<SECTION>__<KEY> variables apply to the demo too.
     let defaults = ConfigFile::resolve(None)?;
     let plan = PlanSettings::from_sections(&defaults.forecast, &defaults.staffing, &kpi)?;
+    let reports =
+        queuelake_reports::definition::definitions(&[], &kpi.time_zone, std::path::Path::new("."))?;
     let service = Service::start(ServiceConfig {
         data: lake_dir,
         queue_log: QueueLogInput::File(emulator.queue_log().clone()),
@@ -107,6 +109,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         plan,
         scheduling: defaults.scheduling.clone(),
         pacing: defaults.pacing.clone(),
+        reports,
+        jobs: defaults.jobs.clone(),
+        mail: defaults.mail.clone(),
         tokens: Vec::new(),
     })
     .await?;

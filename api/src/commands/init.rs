@@ -72,6 +72,9 @@ mod tests {
         assert_eq!(config.staffing, defaults.staffing);
         assert_eq!(config.scheduling, defaults.scheduling);
         assert_eq!(config.pacing, defaults.pacing);
+        assert_eq!(config.jobs, defaults.jobs);
+        assert_eq!(config.mail, defaults.mail);
+        assert_eq!(config.reports, defaults.reports);
         let registry = TokenRegistry::from_entries(&config.tokens).unwrap();
         let admin = registry.verify(&token).unwrap();
         assert_eq!(admin.role, crate::auth::Role::Admin);

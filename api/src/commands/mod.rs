@@ -4,6 +4,7 @@ mod demo;
 mod forecast;
 mod ingest;
 pub mod init;
+mod report;
 mod schedule;
 mod serve;
 mod sql;
@@ -40,6 +41,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Staff(args) => staff::run(&args).await,
         Command::Forecast(args) => forecast::run(args).await,
         Command::Schedule(command) => schedule::run(command).await,
+        Command::Report(command) => report::run(command).await,
     }
 }
 

@@ -52,6 +52,11 @@ use crate::planning::runs::{ForecastRun, PlanStore, Planner, PlanningError, Staf
 use crate::planning::schedule;
 use crate::planning::settings::PlanSettings;
 use crate::postgres_wire::PostgresWire;
+use crate::reports::mail::Mailer;
+use crate::reports::runner::Runner;
+use crate::reports::service::Reports;
+use crate::reports::settings::{JobsSection, MailSection};
+use queuelake_reports::definition::ReportDefinition;
 use crate::scheduling::inputs::SchedulingInputs;
 use crate::scheduling::service::{PublishTarget, Scheduling};
 use crate::sessions::Sessions;
@@ -100,6 +105,12 @@ pub struct ServiceConfig {
     pub scheduling: SchedulingInputs,
     /// Dialer pacing per campaign.
     pub pacing: PacingSection,
+    /// The reports (built-in and configured).
+    pub reports: Vec<ReportDefinition>,
+    /// The report job queue.
+    pub jobs: JobsSection,
+    /// E-mail delivery.
+    pub mail: MailSection,
     /// The accepted tokens (none: the service makes an admin token for
     /// this run and prints it).
     pub tokens: Vec<TokenEntry>,
@@ -184,6 +195,7 @@ impl ServiceConfig {
             );
         }
         let postgres_wire = (postgres_wire.enabled && !args.no_pg).then_some(postgres_wire);
+        let reports = file.report_definitions()?;
         Ok(ServiceConfig {
             data: args.data,
             queue_log,
@@ -204,6 +216,9 @@ impl ServiceConfig {
             plan: PlanSettings::from_sections(&file.forecast, &file.staffing, &kpi)?,
             scheduling: file.scheduling.clone(),
             pacing: file.pacing.clone(),
+            reports,
+            jobs: file.jobs.clone(),
+            mail: file.mail.clone(),
             kpi,
             tokens: file.tokens,
         })
@@ -259,6 +274,10 @@ pub struct Service {
     _lock: WriterLock,
 }
 
+/// Seconds a report job in progress gets to finish at shutdown (then it
+/// is cut; its next worker runs it again).
+const REPORT_GRACE: Duration = Duration::from_secs(10);
+
 impl Service {
     /// Opens the lake, starts every source, and binds the HTTP address.
     pub async fn start(config: ServiceConfig) -> anyhow::Result<Service> {
@@ -289,6 +308,21 @@ impl Service {
         ));
         let (tokens, generated_admin_token) = token_registry(&config.tokens)?;
         let limits = limits(&config.query);
+        let reports = Arc::new(
+            Reports::open(
+                Runner::new(
+                    tables.clone(),
+                    config.kpi.clone(),
+                    limits.clone(),
+                    &config.reports,
+                    lake.root().join("reports"),
+                ),
+                config.jobs.clone(),
+                Mailer::new(config.mail.clone(), lake.root()),
+                lake.root(),
+            )
+            .await?,
+        );
         let sessions = Sessions::build(&tables, &config.kpi, &limits, &tokens).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -395,6 +429,7 @@ impl Service {
             ),
             planner,
             scheduling,
+            reports,
         });
         let postgres = match &config.postgres_wire {
             Some(section) => Some(PostgresWire::bind(section, state.clone()).await?),
@@ -470,6 +505,7 @@ impl Service {
                 every,
             ))
         });
+        let report_tasks = state.reports.spawn(stop_tx.subscribe());
         let postgres = postgres.map(|wire| tokio::spawn(wire.serve()));
         let server =
             axum::serve(listener, router(state, max_body_bytes)).with_graceful_shutdown(shutdown);
@@ -488,6 +524,12 @@ impl Service {
             job.abort(); // a run cut short commits nothing
         }
         pacing.abort();
+        for task in report_tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(REPORT_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
         let mut first_error = None;
         for worker in workers {
             let (name, result) = match worker {

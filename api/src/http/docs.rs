@@ -40,6 +40,11 @@ use super::error::{AppError, Problem};
         super::schedules::publish,
         super::pacing::pacing,
         super::pacing::stream,
+        super::reports::list,
+        super::reports::run,
+        super::reports::history,
+        super::reports::status,
+        super::reports::download,
         openapi_json,
         super::healthz,
         super::readyz,
@@ -52,6 +57,7 @@ use super::error::{AppError, Problem};
         (name = "pacing", description = "Dialer pacing: calls to place now per campaign, inside the abandon limit (decisions recorded in pacing_decisions)"),
         (name = "scheduling", description = "Shift schedules: drafts from a staffing run, edits, publication (tables schedules, schedule_shifts, schedule_coverage)"),
         (name = "planning", description = "Forecast and staffing runs (stored in the `forecasts` and `staffing` tables)"),
+        (name = "reports", description = "Reports: definitions, runs on the job queue, status and history, files (xlsx, pdf, csv)"),
         (name = "operations", description = "Health, metrics, identity, this description"),
     )
 )]

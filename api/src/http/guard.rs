@@ -52,6 +52,19 @@ pub const PROTECTED: &[(Method, &str, Permission)] = &[
         "/api/v1/pacing/{campaign}/stream",
         Permission::Pacing,
     ),
+    (Method::GET, "/api/v1/reports", Permission::Read),
+    (
+        Method::POST,
+        "/api/v1/reports/{name}/runs",
+        Permission::Reports,
+    ),
+    (Method::GET, "/api/v1/reports/jobs", Permission::Reports),
+    (Method::GET, "/api/v1/reports/jobs/{id}", Permission::Reports),
+    (
+        Method::GET,
+        "/api/v1/reports/jobs/{id}/files/{file}",
+        Permission::Reports,
+    ),
     (Method::GET, "/api/v1/openapi.json", Permission::ApiDocs),
     (Method::GET, "/metrics", Permission::Metrics),
 ];

@@ -16,6 +16,7 @@
 //! - [`plans`]: forecast and staffing runs.
 //! - [`schedules`]: schedule drafts, edits and publication.
 //! - [`pacing`]: dialer pacing decisions (JSON and SSE).
+//! - [`reports`]: report list, runs, job status and history, downloads.
 //! - [`docs`]: the OpenAPI description and its offline docs page.
 
 pub mod docs;
@@ -26,6 +27,7 @@ pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod pacing;
+pub mod reports;
 pub mod plans;
 pub mod request;
 pub mod schedules;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub scheduling: crate::scheduling::service::SharedScheduling,
     /// Dialer pacing.
     pub pacing: Arc<crate::pacing::service::Pacing>,
+    /// Reports and their job queue.
+    pub reports: Arc<crate::reports::service::Reports>,
 }
 
 /// The router of the API; `max_body_bytes` bounds request bodies.
@@ -96,6 +100,14 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/v1/schedules/{id}/publish", post(schedules::publish))
         .route("/api/v1/pacing/{campaign}", get(pacing::pacing))
         .route("/api/v1/pacing/{campaign}/stream", get(pacing::stream))
+        .route("/api/v1/reports", get(reports::list))
+        .route("/api/v1/reports/{name}/runs", post(reports::run))
+        .route("/api/v1/reports/jobs", get(reports::history))
+        .route("/api/v1/reports/jobs/{id}", get(reports::status))
+        .route(
+            "/api/v1/reports/jobs/{id}/files/{file}",
+            get(reports::download),
+        )
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/metrics", get(metrics::metrics))
         .route_layer(middleware::from_fn_with_state(

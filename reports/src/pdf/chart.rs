@@ -6,10 +6,10 @@
 use chrono_tz::Tz;
 
 use super::fonts::{fit, width};
-use super::layout::{INK, MUTED, Op, RULE, Rgb, humanize, text, text_right};
+use super::layout::{INK, MUTED, Op, RULE, Rgb, text, text_right};
 use crate::ReportError;
 use crate::model::{Chart, ChartKind};
-use crate::values::{self, Value};
+use crate::values::{self, Value, humanize};
 
 /// Series colours, in order.
 const PALETTE: [Rgb; 6] = [

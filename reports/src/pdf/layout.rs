@@ -8,7 +8,7 @@ use super::chart;
 use super::fonts::{fit, width};
 use crate::ReportError;
 use crate::model::{Presentation, Report, Section};
-use crate::values::{self, Value};
+use crate::values::{self, Value, humanize};
 
 /// Page width (A4 portrait), points.
 pub const PAGE_W: f32 = 595.0;
@@ -91,31 +91,6 @@ pub fn text(x: f32, y: f32, size: f32, bold: bool, color: Rgb, text: impl Into<S
 /// Text ending at `right`.
 pub fn text_right(right: f32, y: f32, size: f32, bold: bool, color: Rgb, s: &str) -> Op {
     text(right - width(s, size, bold), y, size, bold, color, s)
-}
-
-/// A column name for people: `service_level` → `Service level`,
-/// `asa_s` → `ASA (s)`, `talk_h` → `Talk (h)`.
-pub fn humanize(name: &str) -> String {
-    let (stem, unit) = match name.rsplit_once('_') {
-        Some((stem, unit @ ("s" | "h" | "min"))) => (stem, Some(unit)),
-        _ => (name, None),
-    };
-    let mut out: String = stem
-        .split('_')
-        .map(|w| match w {
-            "asa" | "aht" | "wape" | "sla" => w.to_uppercase(),
-            _ => w.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    if let Some(first) = out.get(0..1) {
-        let upper = first.to_uppercase();
-        out.replace_range(0..1, &upper);
-    }
-    if let Some(unit) = unit {
-        out.push_str(&format!(" ({unit})"));
-    }
-    out
 }
 
 /// Pages being filled.
@@ -398,18 +373,4 @@ fn table(pages: &mut Pages, names: &[&str], columns: &[Vec<Value>], tz: Tz) {
         color: RULE,
     });
     pages.y += 12.0;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn column_names_read_as_words_with_units() {
-        assert_eq!(humanize("service_level"), "Service level");
-        assert_eq!(humanize("asa_s"), "ASA (s)");
-        assert_eq!(humanize("talk_h"), "Talk (h)");
-        assert_eq!(humanize("offered"), "Offered");
-        assert_eq!(humanize("wape"), "WAPE");
-    }
 }
