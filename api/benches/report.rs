@@ -41,7 +41,11 @@ fn main() {
     std::fs::create_dir_all(&out_dir).unwrap();
     let log = out_dir.join("queue_log_30d");
     let lines = if log.is_file() {
-        std::fs::read(&log).unwrap().iter().filter(|b| **b == b'\n').count() as u64
+        std::fs::read(&log)
+            .unwrap()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64
     } else {
         busy_month::generate(&log)
     };
@@ -49,13 +53,25 @@ fn main() {
     if !lake.is_dir() {
         let _ = std::fs::remove_dir_all(&lake);
         let status = Command::new(BIN)
-            .args(["ingest", "--data", lake.to_str().unwrap(), log.to_str().unwrap()])
+            .args([
+                "ingest",
+                "--data",
+                lake.to_str().unwrap(),
+                log.to_str().unwrap(),
+            ])
             .status()
             .unwrap();
         assert!(status.success());
     }
-    println!("lake of {lines} queue_log lines (30 days): {}", lake.display());
-    for report in ["monthly_service_level", "weekly_agent_performance", "daily_queue_summary"] {
+    println!(
+        "lake of {lines} queue_log lines (30 days): {}",
+        lake.display()
+    );
+    for report in [
+        "monthly_service_level",
+        "weekly_agent_performance",
+        "daily_queue_summary",
+    ] {
         let (mut total, mut queries, mut rendering) = (Vec::new(), Vec::new(), Vec::new());
         let mut files = Vec::new();
         for _ in 0..ROUNDS {
@@ -76,7 +92,11 @@ fn main() {
                 .output()
                 .unwrap();
             total.push(started.elapsed().as_secs_f64());
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let summary = String::from_utf8_lossy(&out.stderr).into_owned();
             queries.push(seconds(&summary, "queries"));
             rendering.push(seconds(&summary, "rendering"));
@@ -85,7 +105,11 @@ fn main() {
                 .lines()
                 .map(|p| {
                     let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-                    format!("{} {:.0} kB", p.rsplit('/').next().unwrap_or(p), size as f64 / 1e3)
+                    format!(
+                        "{} {:.0} kB",
+                        p.rsplit('/').next().unwrap_or(p),
+                        size as f64 / 1e3
+                    )
                 })
                 .collect();
         }
@@ -94,7 +118,11 @@ fn main() {
             median(total.clone()),
             median(queries),
             median(rendering),
-            total.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>().join(" "),
+            total
+                .iter()
+                .map(|t| format!("{t:.2}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             files.join(", ")
         );
     }

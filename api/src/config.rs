@@ -427,8 +427,12 @@ impl ConfigFile {
     pub fn report_definitions(
         &self,
     ) -> anyhow::Result<Vec<queuelake_reports::definition::ReportDefinition>> {
-        queuelake_reports::definition::definitions(&self.reports, &self.kpi.time_zone, &self.base_dir)
-            .map_err(|e| anyhow::anyhow!("{e}"))
+        queuelake_reports::definition::definitions(
+            &self.reports,
+            &self.kpi.time_zone,
+            &self.base_dir,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 

@@ -141,14 +141,38 @@ pub enum DefinitionError {
 
 /// The built-in queries: name and SQL (`sql/reports/*.sql`).
 pub const BUILT_IN_QUERIES: [(&str, &str); 8] = [
-    ("period_totals", include_str!("../../sql/reports/period_totals.sql")),
-    ("queue_summary", include_str!("../../sql/reports/queue_summary.sql")),
-    ("interval_series", include_str!("../../sql/reports/interval_series.sql")),
-    ("daily_service_level", include_str!("../../sql/reports/daily_service_level.sql")),
-    ("agent_performance", include_str!("../../sql/reports/agent_performance.sql")),
-    ("forecast_accuracy", include_str!("../../sql/reports/forecast_accuracy.sql")),
-    ("schedule_coverage", include_str!("../../sql/reports/schedule_coverage.sql")),
-    ("coverage_series", include_str!("../../sql/reports/coverage_series.sql")),
+    (
+        "period_totals",
+        include_str!("../../sql/reports/period_totals.sql"),
+    ),
+    (
+        "queue_summary",
+        include_str!("../../sql/reports/queue_summary.sql"),
+    ),
+    (
+        "interval_series",
+        include_str!("../../sql/reports/interval_series.sql"),
+    ),
+    (
+        "daily_service_level",
+        include_str!("../../sql/reports/daily_service_level.sql"),
+    ),
+    (
+        "agent_performance",
+        include_str!("../../sql/reports/agent_performance.sql"),
+    ),
+    (
+        "forecast_accuracy",
+        include_str!("../../sql/reports/forecast_accuracy.sql"),
+    ),
+    (
+        "schedule_coverage",
+        include_str!("../../sql/reports/schedule_coverage.sql"),
+    ),
+    (
+        "coverage_series",
+        include_str!("../../sql/reports/coverage_series.sql"),
+    ),
 ];
 
 /// The built-in reports: name, title, queries, period, cron.
@@ -244,7 +268,17 @@ fn overlay(base: &mut ReportEntry, over: &ReportEntry) {
     macro_rules! take {
         ($($field:ident),*) => { $( if over.$field.is_some() { base.$field = over.$field.clone(); } )* };
     }
-    take!(title, queries, period, queues, formats, cron, time_zone, recipients, retention_days);
+    take!(
+        title,
+        queries,
+        period,
+        queues,
+        formats,
+        cron,
+        time_zone,
+        recipients,
+        retention_days
+    );
 }
 
 fn resolve(
@@ -313,7 +347,10 @@ fn resolve(
         .clone()
         .unwrap_or_else(|| default_zone.to_owned());
     if time_zone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(fail("time_zone", format!("{time_zone:?} is not an IANA time zone")));
+        return Err(fail(
+            "time_zone",
+            format!("{time_zone:?} is not an IANA time zone"),
+        ));
     }
     let cron = entry.cron.clone().filter(|c| !c.trim().is_empty());
     if let Some(expr) = &cron {
@@ -333,7 +370,10 @@ fn resolve(
     }
     let recipients = entry.recipients.clone().unwrap_or_default();
     if let Some(bad) = recipients.iter().find(|r| !plausible_address(r)) {
-        return Err(fail("recipients", format!("{bad:?} is not an e-mail address")));
+        return Err(fail(
+            "recipients",
+            format!("{bad:?} is not an e-mail address"),
+        ));
     }
     let retention_days = entry.retention_days.unwrap_or(90);
     if retention_days == 0 {
@@ -362,7 +402,9 @@ fn plausible_address(address: &str) -> bool {
     };
     !local.is_empty()
         && !domain.is_empty()
-        && !address.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
 }
 
 #[cfg(test)]
@@ -420,7 +462,8 @@ mod tests {
     #[test]
     fn faults_name_the_report_and_field() {
         let base = Path::new(".");
-        let fault = |entry: ReportEntry| definitions(&[entry], "UTC", base).unwrap_err().to_string();
+        let fault =
+            |entry: ReportEntry| definitions(&[entry], "UTC", base).unwrap_err().to_string();
         assert_eq!(
             fault(ReportEntry {
                 name: "x".into(),

@@ -94,7 +94,8 @@ impl Period {
                 (day, day)
             }
             Period::LastWeek => {
-                let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+                let monday =
+                    today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
                 (monday - Duration::days(7), monday - Duration::days(1))
             }
             Period::LastMonth => {
@@ -203,7 +204,9 @@ mod tests {
     #[test]
     fn a_dst_day_is_twenty_three_hours_and_custom_dates_include_both_ends() {
         let period: Period = "2024-03-31..2024-03-31".parse().unwrap();
-        let day = period.resolve(at("2024-04-10T12:00:00Z"), "Europe/Berlin").unwrap();
+        let day = period
+            .resolve(at("2024-04-10T12:00:00Z"), "Europe/Berlin")
+            .unwrap();
         assert_eq!(day.label, "2024-03-31");
         assert_eq!(day.end - day.start, Duration::hours(23));
         let span: Period = "2024-03-01..2024-03-10".parse().unwrap();

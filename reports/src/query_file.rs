@@ -64,7 +64,10 @@ impl ReportQuery {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            return Err(fail(0, "a query's name is letters, digits, '_' and '-'".into()));
+            return Err(fail(
+                0,
+                "a query's name is letters, digits, '_' and '-'".into(),
+            ));
         }
         let mut query = ReportQuery {
             name: name.to_owned(),
@@ -128,7 +131,11 @@ impl ReportQuery {
 
 fn parse_chart(value: &str) -> Result<Chart, String> {
     // Spaces around the commas of a column list are allowed.
-    let value = value.split(',').map(str::trim).collect::<Vec<_>>().join(",");
+    let value = value
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(",");
     let mut words = value.split_whitespace();
     let kind = match words.next() {
         Some("line") => ChartKind::Line,

@@ -36,20 +36,38 @@ pub fn column(array: &dyn Array) -> Result<Vec<Value>, ReportError> {
             let micros = cast(&micros, &DataType::Int64)?;
             let micros = micros.as_primitive::<Int64Type>();
             (0..n)
-                .map(|i| if valid(i) { Value::Instant(micros.value(i)) } else { Value::Null })
+                .map(|i| {
+                    if valid(i) {
+                        Value::Instant(micros.value(i))
+                    } else {
+                        Value::Null
+                    }
+                })
                 .collect()
         }
         DataType::Boolean => {
             let b = array.as_boolean();
             (0..n)
-                .map(|i| if valid(i) { Value::Boolean(b.value(i)) } else { Value::Null })
+                .map(|i| {
+                    if valid(i) {
+                        Value::Boolean(b.value(i))
+                    } else {
+                        Value::Null
+                    }
+                })
                 .collect()
         }
         t if t.is_integer() => {
             let ints = cast(array, &DataType::Int64)?;
             let ints = ints.as_primitive::<Int64Type>();
             (0..n)
-                .map(|i| if valid(i) { Value::Integer(ints.value(i)) } else { Value::Null })
+                .map(|i| {
+                    if valid(i) {
+                        Value::Integer(ints.value(i))
+                    } else {
+                        Value::Null
+                    }
+                })
                 .collect()
         }
         t if t.is_numeric() => {
@@ -58,7 +76,11 @@ pub fn column(array: &dyn Array) -> Result<Vec<Value>, ReportError> {
             (0..n)
                 .map(|i| {
                     let v = floats.value(i);
-                    if valid(i) && v.is_finite() { Value::Number(v) } else { Value::Null }
+                    if valid(i) && v.is_finite() {
+                        Value::Number(v)
+                    } else {
+                        Value::Null
+                    }
                 })
                 .collect()
         }
@@ -107,7 +129,9 @@ pub fn is_ratio(name: &str) -> bool {
         "smape",
         "percent",
     ];
-    RATIOS.iter().any(|r| name == *r || name.ends_with(&format!("_{r}")) || name.starts_with(&format!("{r}_")))
+    RATIOS.iter().any(|r| {
+        name == *r || name.ends_with(&format!("_{r}")) || name.starts_with(&format!("{r}_"))
+    })
 }
 
 /// A column name for people: `service_level` → `Service level`,
@@ -137,7 +161,9 @@ pub fn humanize(name: &str) -> String {
 
 /// An instant on `tz`'s clock.
 pub fn local(micros: i64, tz: Tz) -> Option<DateTime<Tz>> {
-    Utc.timestamp_micros(micros).single().map(|t| t.with_timezone(&tz))
+    Utc.timestamp_micros(micros)
+        .single()
+        .map(|t| t.with_timezone(&tz))
 }
 
 /// How a person reads the cell of column `name`.
@@ -182,14 +208,26 @@ mod tests {
     #[test]
     fn people_read_shares_as_percentages_and_instants_locally() {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        assert_eq!(display(&Value::Number(0.8754), "service_level", berlin), "87.5 %");
-        assert_eq!(display(&Value::Number(0.03), "abandon_rate", berlin), "3.0 %");
+        assert_eq!(
+            display(&Value::Number(0.8754), "service_level", berlin),
+            "87.5 %"
+        );
+        assert_eq!(
+            display(&Value::Number(0.03), "abandon_rate", berlin),
+            "3.0 %"
+        );
         assert_eq!(display(&Value::Number(12.345), "asa_s", berlin), "12.3");
         assert_eq!(display(&Value::Number(1234.5), "talk_s", berlin), "1234");
         // 2024-03-05 08:15 UTC is 09:15 in Berlin.
         let at = 1_709_626_500_000_000;
-        assert_eq!(display(&Value::Instant(at), "interval_start", berlin), "2024-03-05 09:15");
-        assert_eq!(csv_text(&Value::Instant(at), berlin), "2024-03-05T09:15:00+01:00");
+        assert_eq!(
+            display(&Value::Instant(at), "interval_start", berlin),
+            "2024-03-05 09:15"
+        );
+        assert_eq!(
+            csv_text(&Value::Instant(at), berlin),
+            "2024-03-05T09:15:00+01:00"
+        );
         assert!(!is_ratio("operator"));
         assert!(is_ratio("covered_share"));
     }

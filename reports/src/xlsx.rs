@@ -45,7 +45,12 @@ fn sheet_name(query: &str, used: &[String]) -> String {
 fn about(ws: &mut Worksheet, report: &Report<'_>) -> Result<(), ReportError> {
     ws.set_name("About")?;
     let bold = Format::new().set_bold();
-    ws.write_string_with_format(0, 0, report.title, &Format::new().set_bold().set_font_size(14))?;
+    ws.write_string_with_format(
+        0,
+        0,
+        report.title,
+        &Format::new().set_bold().set_font_size(14),
+    )?;
     let rows = [
         ("Period", report.subtitle),
         ("Times shown in", report.time_zone.name()),
@@ -161,8 +166,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{
-        BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-        TimestampMicrosecondArray,
+        BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
     };
     use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
     use calamine::{Data, Reader, Xlsx};
@@ -236,7 +240,10 @@ mod tests {
         assert_eq!(cell(1, 4), Data::Bool(true));
         assert_eq!(cell(2, 4), Data::Bool(false));
         let about = book.worksheet_range("About").unwrap();
-        assert_eq!(about.get_value((0, 0)), Some(&Data::String("Daily queue summary".into())));
+        assert_eq!(
+            about.get_value((0, 0)),
+            Some(&Data::String("Daily queue summary".into()))
+        );
     }
 
     #[test]
@@ -264,6 +271,9 @@ mod tests {
             }],
         };
         let err = workbook(&report).unwrap_err();
-        assert_eq!(err.to_string(), "query \"q\": its chart names column \"agent\", which the result lacks");
+        assert_eq!(
+            err.to_string(),
+            "query \"q\": its chart names column \"agent\", which the result lacks"
+        );
     }
 }

@@ -232,12 +232,7 @@ const ROUTES: &[(&str, &str, &str, [u16; 6])] = &[
     ),
     // Reports: every human role lists them; managers (and admins) run
     // them and read jobs. The report and job named do not exist.
-    (
-        "GET",
-        "/api/v1/reports",
-        "",
-        [200, 200, 200, 200, 403, 200],
-    ),
+    ("GET", "/api/v1/reports", "", [200, 200, 200, 200, 403, 200]),
     (
         "POST",
         "/api/v1/reports/nosuch/runs",

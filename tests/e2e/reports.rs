@@ -49,7 +49,9 @@ impl SmtpSink {
             .trim()
             .strip_prefix("ready ")
             .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the SMTP sink did not start (is aiosmtpd installed?): {line:?}"));
+            .unwrap_or_else(|| {
+                panic!("the SMTP sink did not start (is aiosmtpd installed?): {line:?}")
+            });
         SmtpSink {
             child,
             port,
@@ -71,7 +73,10 @@ impl SmtpSink {
     fn wait_for(&self, n: usize, limit: Duration) {
         let start = Instant::now();
         while self.messages() < n {
-            assert!(start.elapsed() < limit, "{n} message(s) not received in {limit:?}");
+            assert!(
+                start.elapsed() < limit,
+                "{n} message(s) not received in {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -117,18 +122,33 @@ fn call(port: u16, method: &str, path: &str, who: &str, body: &str) -> (u16, Val
 fn wait_status(port: u16, id: &str, until: &[&str], limit: Duration) -> Value {
     let start = Instant::now();
     loop {
-        let (status, job) = call(port, "GET", &format!("/api/v1/reports/jobs/{id}"), "manager", "");
+        let (status, job) = call(
+            port,
+            "GET",
+            &format!("/api/v1/reports/jobs/{id}"),
+            "manager",
+            "",
+        );
         assert_eq!(status, 200, "{job}");
         if until.contains(&job["status"].as_str().unwrap_or_default()) {
             return job;
         }
-        assert!(start.elapsed() < limit, "job {id} still {job} after {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "job {id} still {job} after {limit:?}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
 
 fn queue_run(port: u16, report: &str, body: &str) -> String {
-    let (status, queued) = call(port, "POST", &format!("/api/v1/reports/{report}/runs"), "manager", body);
+    let (status, queued) = call(
+        port,
+        "POST",
+        &format!("/api/v1/reports/{report}/runs"),
+        "manager",
+        body,
+    );
     assert_eq!(status, 202, "{queued}");
     queued["job_id"].as_str().unwrap().to_owned()
 }
@@ -154,7 +174,8 @@ fn excel_day(text: &str) -> f64 {
 
 /// Every sheet of `workbook` equals the result of its query, cell by cell.
 fn assert_workbook_is_the_queries(server_port: u16, workbook: &[u8], report: &str, day: &str) {
-    let definitions = queuelake_reports::definition::definitions(&[], "UTC", Path::new(".")).unwrap();
+    let definitions =
+        queuelake_reports::definition::definitions(&[], "UTC", Path::new(".")).unwrap();
     let definition = definitions.iter().find(|d| d.name == report).unwrap();
     let window = queuelake_reports::period::Period::named(
         "custom",
@@ -169,7 +190,13 @@ fn assert_workbook_is_the_queries(server_port: u16, workbook: &[u8], report: &st
     for query in &definition.queries {
         let sql = query.bind(&window).unwrap();
         let body = serde_json::json!({"sql": sql, "format": "json"}).to_string();
-        let (status, text) = request(server_port, "POST", "/api/v1/sql", Some(&token_of("admin")), &body);
+        let (status, text) = request(
+            server_port,
+            "POST",
+            "/api/v1/sql",
+            Some(&token_of("admin")),
+            &body,
+        );
         assert_eq!(status, 200, "{text}");
         let result: Value = serde_json::from_str(&text).unwrap();
         let columns: Vec<String> = result["columns"]
@@ -203,7 +230,10 @@ fn assert_workbook_is_the_queries(server_port: u16, workbook: &[u8], report: &st
                         assert!((n - x).abs() <= 1e-9 * n.abs().max(1.0), "{at}: {n} vs {x}");
                     }
                     (Value::String(s), Data::DateTime(t)) => {
-                        assert!((excel_day(s) - t.as_f64()).abs() < 1e-6, "{at}: {s} vs {t:?}");
+                        assert!(
+                            (excel_day(s) - t.as_f64()).abs() < 1e-6,
+                            "{at}: {s} vs {t:?}"
+                        );
                     }
                     (Value::String(s), Data::String(x)) => assert_eq!(s, x, "{at}"),
                     (Value::Bool(b), Data::Bool(x)) => assert_eq!(b, x, "{at}"),
@@ -223,7 +253,11 @@ fn pdf_text(pdf: &[u8], dir: &Path) -> String {
         .args(["-layout", path.to_str().unwrap(), "-"])
         .output()
         .expect("pdftotext runs (poppler-utils: .ci/run installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -250,7 +284,9 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
         .map(|b| format!("{b:02x}"))
         .collect();
     let mut text = std::fs::read_to_string(&toml).unwrap();
-    text.push_str(&format!("[[tokens]]\nname = \"admin\"\nrole = \"admin\"\nsha256 = \"{digest}\"\n"));
+    text.push_str(&format!(
+        "[[tokens]]\nname = \"admin\"\nrole = \"admin\"\nsha256 = \"{digest}\"\n"
+    ));
     std::fs::write(&toml, text).unwrap();
     let server = Server::start(&lake, &log, &["--config", toml.to_str().unwrap()]);
     let port = server.port;
@@ -258,7 +294,12 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
     // Everyone with a dashboard sees the list; only managers (and admins) run.
     let (status, list) = call(port, "GET", "/api/v1/reports", "viewer", "");
     assert_eq!(status, 200);
-    let names: Vec<&str> = list.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
         [
@@ -270,7 +311,13 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
         ]
     );
     let body = r#"{"period": "custom", "from": "2024-03-05", "to": "2024-03-05", "email": true}"#;
-    let (status, _) = call(port, "POST", "/api/v1/reports/daily_queue_summary/runs", "viewer", body);
+    let (status, _) = call(
+        port,
+        "POST",
+        "/api/v1/reports/daily_queue_summary/runs",
+        "viewer",
+        body,
+    );
     assert_eq!(status, 403);
     let (status, refused) = call(
         port,
@@ -295,7 +342,12 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
     assert_eq!(job["status"], "Done", "{job}");
     assert_eq!(job["outcome"]["delivery"], "smtp", "{job}");
     let stem = "daily_queue_summary-2024-03-05";
-    let files: Vec<&str> = job["outcome"]["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let files: Vec<&str> = job["outcome"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
     assert_eq!(
         files,
         [
@@ -310,18 +362,28 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
     // The mail: once, to both, logged in, with every file attached.
     sink.wait_for(1, Duration::from_secs(30));
     let envelope = String::from_utf8(sink.part(1, "envelope.txt")).unwrap();
-    assert!(envelope.contains("to boss@example.com\nto deputy@example.com\nauth True"), "{envelope}");
+    assert!(
+        envelope.contains("to boss@example.com\nto deputy@example.com\nauth True"),
+        "{envelope}"
+    );
     let workbook = sink.part(1, &format!("{stem}.xlsx"));
     let stored = dir
         .path()
         .join("lake/reports/daily_queue_summary")
         .join(stem)
         .join(format!("{stem}.xlsx"));
-    assert_eq!(std::fs::read(stored).unwrap(), workbook, "the stored file is the one mailed");
+    assert_eq!(
+        std::fs::read(stored).unwrap(),
+        workbook,
+        "the stored file is the one mailed"
+    );
     let csv = format!("/api/v1/reports/jobs/{id}/files/{stem}-period_totals.csv");
     let (status, downloaded) = request(port, "GET", &csv, Some(&token_of("manager")), "");
     assert_eq!(status, 200);
-    assert_eq!(downloaded.as_bytes(), sink.part(1, &format!("{stem}-period_totals.csv")));
+    assert_eq!(
+        downloaded.as_bytes(),
+        sink.part(1, &format!("{stem}-period_totals.csv"))
+    );
     let (status, _) = request(port, "GET", &csv, Some(&token_of("viewer")), "");
     assert_eq!(status, 403);
     let other = format!("/api/v1/reports/jobs/{id}/files/..%2Fjobs.sqlite");
@@ -332,23 +394,54 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
     // By hand: 32 intervals × (6 sales + 3 support) offered, the third
     // support call of each abandons after 30 s; answered calls waited 10 s.
     let totals = String::from_utf8(sink.part(1, &format!("{stem}-period_totals.csv"))).unwrap();
-    assert!(totals.starts_with("offered,answered,abandoned,service_level,"), "{totals}");
-    assert!(totals.contains("\r\n288,256,32,0.8888888888888888,0.1111111111111111,"), "{totals}");
+    assert!(
+        totals.starts_with("offered,answered,abandoned,service_level,"),
+        "{totals}"
+    );
+    assert!(
+        totals.contains("\r\n288,256,32,0.8888888888888888,0.1111111111111111,"),
+        "{totals}"
+    );
     let text = pdf_text(&sink.part(1, &format!("{stem}.pdf")), dir.path());
-    for needle in ["Daily queue summary", "Offered", "288", "Service level", "88.9 %", "Calls by interval", "sales", "support", "page 1 of"] {
+    for needle in [
+        "Daily queue summary",
+        "Offered",
+        "288",
+        "Service level",
+        "88.9 %",
+        "Calls by interval",
+        "sales",
+        "support",
+        "page 1 of",
+    ] {
         assert!(text.contains(needle), "the PDF lacks {needle:?}:\n{text}");
     }
     let body = String::from_utf8(sink.part(1, "body.txt")).unwrap();
-    assert!(body.contains("Offered: 288") && body.contains("Service level: 88.9 %"), "{body}");
+    assert!(
+        body.contains("Offered: 288") && body.contains("Service level: 88.9 %"),
+        "{body}"
+    );
 
     // History lists it; a second look later still finds one message.
-    let (status, history) = call(port, "GET", "/api/v1/reports/jobs?report=daily_queue_summary", "manager", "");
+    let (status, history) = call(
+        port,
+        "GET",
+        "/api/v1/reports/jobs?report=daily_queue_summary",
+        "manager",
+        "",
+    );
     assert_eq!(status, 200);
     assert_eq!(history[0]["id"], id.as_str());
     assert_eq!(history[0]["requested_by"], "manager");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(sink.messages(), 1);
-    let (status, _) = call(port, "GET", "/api/v1/reports/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV", "manager", "");
+    let (status, _) = call(
+        port,
+        "GET",
+        "/api/v1/reports/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "manager",
+        "",
+    );
     assert_eq!(status, 404);
     drop(server);
 }
@@ -368,9 +461,10 @@ fn the_job_store_on_postgres_keeps_jobs_and_shows_failures_with_their_error() {
     config(
         &toml,
         &format!(
-            "[jobs]\npostgres_url = \"{url}\"\npoll_seconds = 1\nattempts = 2\nretry_seconds = 1\nmax_retry_seconds = 1\n\
+            "[jobs]\npostgres_url = \"{url}\"\nqueue = \"e2e-{}\"\npoll_seconds = 1\nattempts = 2\nretry_seconds = 1\nmax_retry_seconds = 1\n\
              [[reports]]\nname = \"weekly_agent_performance\"\nrecipients = [\"boss@example.com\"]\ncron = \"\"\n\
-             [[reports]]\nname = \"broken\"\ntitle = \"Broken\"\nqueries = [\"broken.sql\"]\ncron = \"\"\n"
+             [[reports]]\nname = \"broken\"\ntitle = \"Broken\"\nqueries = [\"broken.sql\"]\ncron = \"\"\n",
+            std::process::id()
         ),
     );
     let server = Server::start(&lake, &log, &["--config", toml.to_str().unwrap()]);
@@ -384,31 +478,62 @@ fn the_job_store_on_postgres_keeps_jobs_and_shows_failures_with_their_error() {
     assert_eq!(job["status"], "Done", "{job}");
     // No SMTP server configured: the message waits in the outbox.
     assert_eq!(job["outcome"]["delivery"], "outbox");
-    let eml = std::fs::read_to_string(dir.path().join("lake/outbox").join(format!("{id}.eml"))).unwrap();
-    assert!(eml.contains("To: boss@example.com") && eml.contains("Weekly agent performance"), "{eml}");
+    let eml =
+        std::fs::read_to_string(dir.path().join("lake/outbox").join(format!("{id}.eml"))).unwrap();
+    assert!(
+        eml.contains("To: boss@example.com") && eml.contains("Weekly agent performance"),
+        "{eml}"
+    );
     let rows: Vec<(String, u64)> = job["outcome"]["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["query"].as_str().unwrap().to_owned(), r["rows"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["query"].as_str().unwrap().to_owned(),
+                r["rows"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(rows, [("period_totals".to_owned(), 1), ("agent_performance".to_owned(), 1)]);
+    assert_eq!(
+        rows,
+        [
+            ("period_totals".to_owned(), 1),
+            ("agent_performance".to_owned(), 1)
+        ]
+    );
 
     // The job is in PostgreSQL, where any worker sharing it sees it.
     let mut client = postgres_client(&url);
     let stored = client
-        .query_one("SELECT status, attempts FROM apalis.jobs WHERE id = $1", &[&id])
+        .query_one(
+            "SELECT status, attempts FROM apalis.jobs WHERE id = $1",
+            &[&id],
+        )
         .unwrap();
     assert_eq!(stored.get::<_, String>(0), "Done");
 
-    let failing = queue_run(port, "broken", r#"{"period": "custom", "from": "2024-03-04", "to": "2024-03-04"}"#);
+    let failing = queue_run(
+        port,
+        "broken",
+        r#"{"period": "custom", "from": "2024-03-04", "to": "2024-03-04"}"#,
+    );
     let job = wait_status(port, &failing, &["Failed", "Done"], Duration::from_secs(60));
     assert_eq!(job["status"], "Failed", "{job}");
     assert_eq!(job["attempts"], 2, "{job}");
     let error = job["error"].as_str().unwrap();
-    assert!(error.contains("report \"broken\", query \"broken\"") && error.contains("no_such_column"), "{error}");
+    assert!(
+        error.contains("report \"broken\", query \"broken\"") && error.contains("no_such_column"),
+        "{error}"
+    );
     let (_, history) = call(port, "GET", "/api/v1/reports/jobs?limit=500", "manager", "");
-    assert!(history.as_array().unwrap().iter().any(|j| j["id"] == failing.as_str() && j["status"] == "Failed"));
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == failing.as_str() && j["status"] == "Failed")
+    );
     drop(server);
 }
 
@@ -468,20 +593,42 @@ fn a_worker_killed_mid_job_finishes_it_after_a_restart_and_mails_once() {
     );
     let args = ["--config", toml.to_str().unwrap()];
     let server = Server::start(&lake, &log, &args);
-    let id = queue_run(server.port, "slow", r#"{"period": "custom", "from": "2024-03-05", "to": "2024-03-05", "email": true}"#);
+    let id = queue_run(
+        server.port,
+        "slow",
+        r#"{"period": "custom", "from": "2024-03-05", "to": "2024-03-05", "email": true}"#,
+    );
     let running = wait_status(server.port, &id, &["Running"], Duration::from_secs(30));
     let first_worker = running["worker"].as_str().unwrap().to_owned();
     server.kill9();
-    assert_eq!(sink.messages(), 0, "the job was killed before it could mail");
+    assert_eq!(
+        sink.messages(),
+        0,
+        "the job was killed before it could mail"
+    );
 
     let server = Server::start(&lake, &log, &args);
-    let job = wait_status(server.port, &id, &["Done", "Failed"], Duration::from_secs(180));
+    let job = wait_status(
+        server.port,
+        &id,
+        &["Done", "Failed"],
+        Duration::from_secs(180),
+    );
     assert_eq!(job["status"], "Done", "{job}");
-    assert!(job["attempts"].as_i64().unwrap() >= 2, "the re-run counts as an attempt: {job}");
+    assert!(
+        job["attempts"].as_i64().unwrap() >= 2,
+        "the re-run counts as an attempt: {job}"
+    );
     sink.wait_for(1, Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(sink.messages(), 1, "exactly one mail");
-    let (_, history) = call(server.port, "GET", "/api/v1/reports/jobs?report=slow", "manager", "");
+    let (_, history) = call(
+        server.port,
+        "GET",
+        "/api/v1/reports/jobs?report=slow",
+        "manager",
+        "",
+    );
     assert_eq!(history.as_array().unwrap().len(), 1);
     assert!(first_worker.starts_with("queuelake-"), "{first_worker}");
     drop(server);

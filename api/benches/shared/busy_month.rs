@@ -106,4 +106,3 @@ pub fn generate(path: &Path) -> u64 {
     .unwrap();
     lines
 }
-

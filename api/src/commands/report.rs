@@ -73,7 +73,11 @@ async fn run_report(args: ReportRunArgs) -> anyhow::Result<ExitCode> {
         .get(&args.name)
         .ok_or_else(|| {
             let names: Vec<&str> = reports.definitions().map(|d| d.name.as_str()).collect();
-            anyhow::anyhow!("no report {:?}; the reports are {}", args.name, names.join(", "))
+            anyhow::anyhow!(
+                "no report {:?}; the reports are {}",
+                args.name,
+                names.join(", ")
+            )
         })?;
     let period: Period = args
         .period
@@ -84,7 +88,10 @@ async fn run_report(args: ReportRunArgs) -> anyhow::Result<ExitCode> {
     let formats = args
         .formats
         .iter()
-        .map(|f| f.parse::<Format>().map_err(|e| anyhow::anyhow!("--formats: {e}")))
+        .map(|f| {
+            f.parse::<Format>()
+                .map_err(|e| anyhow::anyhow!("--formats: {e}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let request = RunRequest {
         report: args.name.clone(),

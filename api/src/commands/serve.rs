@@ -56,10 +56,10 @@ use crate::reports::mail::Mailer;
 use crate::reports::runner::Runner;
 use crate::reports::service::Reports;
 use crate::reports::settings::{JobsSection, MailSection};
-use queuelake_reports::definition::ReportDefinition;
 use crate::scheduling::inputs::SchedulingInputs;
 use crate::scheduling::service::{PublishTarget, Scheduling};
 use crate::sessions::Sessions;
+use queuelake_reports::definition::ReportDefinition;
 
 /// Where queue_log comes from.
 #[derive(Debug, Clone)]

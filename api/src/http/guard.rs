@@ -59,7 +59,11 @@ pub const PROTECTED: &[(Method, &str, Permission)] = &[
         Permission::Reports,
     ),
     (Method::GET, "/api/v1/reports/jobs", Permission::Reports),
-    (Method::GET, "/api/v1/reports/jobs/{id}", Permission::Reports),
+    (
+        Method::GET,
+        "/api/v1/reports/jobs/{id}",
+        Permission::Reports,
+    ),
     (
         Method::GET,
         "/api/v1/reports/jobs/{id}/files/{file}",

@@ -218,7 +218,10 @@ pub async fn run(
         .definitions()
         .get(&name)
         .ok_or_else(|| RequestError::UnknownReport(name.clone()))?;
-    let period_name = body.period.clone().unwrap_or_else(|| definition.period.clone());
+    let period_name = body
+        .period
+        .clone()
+        .unwrap_or_else(|| definition.period.clone());
     let period = Period::named(
         &period_name,
         date("from", body.from.as_ref())?,
@@ -329,14 +332,22 @@ fn job_id(path: Result<Path<String>, PathRejection>) -> Result<String, AppError>
         .map_err(|e| AppError::bad_request(format!("job id: {}", e.body_text())))
 }
 
-async fn visible_job(state: &AppState, principal: &Principal, id: &str) -> Result<JobRecord, AppError> {
+async fn visible_job(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<JobRecord, AppError> {
     let not_found = || AppError::NotFound(format!("no report job {id:?}"));
     let valid = id.len() == 26 && id.chars().all(|c| c.is_ascii_alphanumeric());
     if !valid {
         return Err(not_found());
     }
     let job = state.reports.store().get(id).await?.ok_or_else(not_found)?;
-    if visible(principal, &job) { Ok(job) } else { Err(not_found()) }
+    if visible(principal, &job) {
+        Ok(job)
+    } else {
+        Err(not_found())
+    }
 }
 
 /// `GET /api/v1/reports/jobs/{id}`: one job's status.
@@ -395,7 +406,7 @@ pub async fn download(
     let listed = job
         .outcome
         .as_ref()
-        .is_some_and(|o| o.files.iter().any(|f| *f == file));
+        .is_some_and(|o| o.files.contains(&file));
     let stored = job.job.as_ref().ok_or_else(missing)?;
     if !listed {
         return Err(missing());

@@ -70,7 +70,11 @@ impl ReportJob {
     /// The outputs' stem: `daily_queue_summary-2024-03-05`, with the
     /// queues when the job has its own (`…-2024-03-05-sales+support`).
     pub fn stem(&self) -> String {
-        let mut stem = format!("{}-{}", path_safe(&self.report), path_safe(&self.window.label));
+        let mut stem = format!(
+            "{}-{}",
+            path_safe(&self.report),
+            path_safe(&self.window.label)
+        );
         if !self.queues.is_empty() {
             let mut queues: Vec<String> = self.queues.iter().map(|q| path_safe(q)).collect();
             queues.sort();
@@ -88,7 +92,12 @@ impl ReportJob {
     /// A file's name: `STEM.xlsx`, `STEM.pdf`, `STEM-QUERY.csv`.
     pub fn file_name(&self, format: Format, query: Option<&str>) -> String {
         match query {
-            Some(query) => format!("{}-{}.{}", self.stem(), path_safe(query), format.extension()),
+            Some(query) => format!(
+                "{}-{}.{}",
+                self.stem(),
+                path_safe(query),
+                format.extension()
+            ),
             None => format!("{}.{}", self.stem(), format.extension()),
         }
     }
@@ -113,10 +122,15 @@ mod tests {
             recipients: Vec::new(),
             requested_by: "schedule".into(),
         };
-        assert_eq!(job.stem(), "daily_queue_summary-2024-03-05----sales+support");
+        assert_eq!(
+            job.stem(),
+            "daily_queue_summary-2024-03-05----sales+support"
+        );
         assert_eq!(
             job.folder(Path::new("/lake/reports")),
-            Path::new("/lake/reports/daily_queue_summary/daily_queue_summary-2024-03-05----sales+support")
+            Path::new(
+                "/lake/reports/daily_queue_summary/daily_queue_summary-2024-03-05----sales+support"
+            )
         );
         assert_eq!(
             job.file_name(Format::Csv, Some("queue_summary")),

@@ -91,7 +91,8 @@ impl Mailer {
         let message = self.message(&message_id, job, rendered)?;
         let eml = self.outbox.join(format!("{job_id}.eml"));
         std::fs::create_dir_all(&self.outbox).map_err(|e| MailError::Outbox(e.to_string()))?;
-        write_atomically(&eml, &message.formatted()).map_err(|e| MailError::Outbox(e.to_string()))?;
+        write_atomically(&eml, &message.formatted())
+            .map_err(|e| MailError::Outbox(e.to_string()))?;
         let via = match &self.settings.smtp_host {
             Some(host) => {
                 self.send(host, message).await?;
@@ -123,12 +124,10 @@ impl Mailer {
         rendered: &Rendered,
     ) -> Result<Message, MailError> {
         let mailbox = |address: &str| {
-            address
-                .parse::<Mailbox>()
-                .map_err(|e| MailError::Address {
-                    address: address.to_owned(),
-                    reason: e.to_string(),
-                })
+            address.parse::<Mailbox>().map_err(|e| MailError::Address {
+                address: address.to_owned(),
+                reason: e.to_string(),
+            })
         };
         let mut builder = Message::builder()
             .from(mailbox(&self.settings.from)?)
@@ -150,9 +149,11 @@ impl Mailer {
         }
         let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body));
         for file in &rendered.files {
-            let content_type =
-                ContentType::parse(file.format.mime()).map_err(|e| MailError::Build(e.to_string()))?;
-            parts = parts.singlepart(Attachment::new(file.name.clone()).body(file.bytes.clone(), content_type));
+            let content_type = ContentType::parse(file.format.mime())
+                .map_err(|e| MailError::Build(e.to_string()))?;
+            parts = parts.singlepart(
+                Attachment::new(file.name.clone()).body(file.bytes.clone(), content_type),
+            );
         }
         builder
             .multipart(parts)
@@ -231,8 +232,12 @@ mod tests {
         std::io::BufReader::new(sink.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let port: u16 = line.trim().trim_start_matches("ready ").parse().expect("sink port");
-        let store = JobStore::open(None, dir.path()).await.unwrap();
+        let port: u16 = line
+            .trim()
+            .trim_start_matches("ready ")
+            .parse()
+            .expect("sink port");
+        let store = JobStore::open(None, dir.path(), "test").await.unwrap();
         let mailer = Mailer::new(
             MailSection {
                 smtp_host: Some("127.0.0.1".into()),
@@ -274,7 +279,11 @@ mod tests {
         assert_eq!((first.as_str(), second.as_str()), ("smtp", "already"));
         let received = || {
             std::fs::read_dir(&mail)
-                .map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count())
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                        .count()
+                })
                 .unwrap_or(0)
         };
         let start = std::time::Instant::now();
@@ -285,7 +294,12 @@ mod tests {
         assert_eq!(received(), 1);
         let attachment = std::fs::read(mail.join("1").join("totals.csv")).unwrap();
         assert_eq!(attachment, b"offered\r\n288\r\n");
-        assert!(dir.path().join("outbox/sent").join(format!("{id}.eml")).is_file());
+        assert!(
+            dir.path()
+                .join("outbox/sent")
+                .join(format!("{id}.eml"))
+                .is_file()
+        );
         let _ = sink.kill();
         let _ = sink.wait();
     }

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::RecordBatch;
 use chrono::Utc;
 use chrono_tz::Tz;
+use datafusion::arrow::array::RecordBatch;
 use queuelake_engine::kpi::KpiSettings;
 use queuelake_engine::scope::Scope;
 use queuelake_engine::session::{LakeTables, QueryEngine, QueryLimits};
@@ -163,12 +163,13 @@ impl Runner {
         let query_seconds = started.elapsed().as_secs_f64();
         let job = job.clone();
         let started = Instant::now();
-        let mut rendered = tokio::task::spawn_blocking(move || render_files(&definition, &job, &results))
-            .await
-            .map_err(|e| RunError::Io {
-                path: PathBuf::from("<render task>"),
-                source: std::io::Error::other(e.to_string()),
-            })??;
+        let mut rendered =
+            tokio::task::spawn_blocking(move || render_files(&definition, &job, &results))
+                .await
+                .map_err(|e| RunError::Io {
+                    path: PathBuf::from("<render task>"),
+                    source: std::io::Error::other(e.to_string()),
+                })??;
         rendered.query_seconds = query_seconds;
         rendered.render_seconds = started.elapsed().as_secs_f64();
         Ok(rendered)
@@ -238,7 +239,8 @@ fn render_files(
     results: &[Vec<RecordBatch>],
 ) -> Result<Rendered, RunError> {
     let tz: Tz = job.window.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let local = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let local =
+        |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
     let queues = if job.queues.is_empty() {
         "all queues".to_owned()
     } else {

@@ -36,7 +36,7 @@ use super::job::{JobOutcome, ReportJob};
 use super::mail::Mailer;
 use super::runner::Runner;
 use super::settings::JobsSection;
-use super::store::{JobStore, QUEUE, StoreError};
+use super::store::{JobDb, JobStore, StoreError};
 
 /// A request to run a report now.
 #[derive(Clone, Debug)]
@@ -98,7 +98,7 @@ impl Reports {
         mailer: Mailer,
         data: &Path,
     ) -> Result<Self, StoreError> {
-        let store = JobStore::open(jobs.postgres_url.as_deref(), data).await?;
+        let store = JobStore::open(jobs.postgres_url.as_deref(), data, &jobs.queue).await?;
         Ok(Reports {
             runner,
             store,
@@ -185,8 +185,10 @@ impl Reports {
             let Some(expr) = &definition.cron else {
                 continue;
             };
-            let (Ok(schedule), Ok(tz)) = (cron::Schedule::from_str(expr), definition.time_zone.parse::<Tz>())
-            else {
+            let (Ok(schedule), Ok(tz)) = (
+                cron::Schedule::from_str(expr),
+                definition.time_zone.parse::<Tz>(),
+            ) else {
                 continue; // checked when the configuration was read
             };
             let service = Arc::clone(self);
@@ -225,10 +227,11 @@ impl Reports {
             service: Arc::clone(&self),
         };
         tracing::info!(worker = %self.worker_id, store = self.store.kind(), "report worker started");
-        match &self.store {
-            JobStore::Sqlite(pool) => {
+        let queue = self.store.queue();
+        match self.store.db() {
+            JobDb::Sqlite(pool) => {
                 let config = apalis_sqlite::Config::default()
-                    .queue(QUEUE)
+                    .queue(queue)
                     .heartbeat_interval(heartbeat)
                     .batch_size(self.jobs.concurrency);
                 let backend = SqliteStorage::<ReportJob>::new(pool)
@@ -236,16 +239,16 @@ impl Reports {
                     .poll_with_strategy(poll);
                 WorkerBuilder::new(self.worker_id.clone())
                     .backend(backend)
-                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
                     .concurrency(self.jobs.concurrency)
+                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
                     .data(context)
                     .build(worker_task)
                     .run_until(stopped(shutdown))
                     .await?;
             }
-            JobStore::Postgres(pool) => {
+            JobDb::Postgres(pool) => {
                 let config = apalis_postgres::Config::default()
-                    .queue(QUEUE)
+                    .queue(queue)
                     .heartbeat_interval(heartbeat)
                     .batch_size(self.jobs.concurrency);
                 let backend = PostgresStorage::<ReportJob>::new(pool)
@@ -253,8 +256,8 @@ impl Reports {
                     .poll_with_strategy(poll);
                 WorkerBuilder::new(self.worker_id.clone())
                     .backend(backend)
-                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
                     .concurrency(self.jobs.concurrency)
+                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
                     .data(context)
                     .build(worker_task)
                     .run_until(stopped(shutdown))
@@ -344,7 +347,8 @@ async fn on_tick(tick: Tick<Tz>, context: Data<ScheduleTick>) -> Result<(), BoxD
     let Some(definition) = service.runner.definitions().get(&context.report) else {
         return Ok(());
     };
-    let at = DateTime::<Utc>::from_timestamp(tick.get_timestamp() as i64, 0).unwrap_or_else(Utc::now);
+    let at =
+        DateTime::<Utc>::from_timestamp(tick.get_timestamp() as i64, 0).unwrap_or_else(Utc::now);
     let request = RunRequest {
         report: definition.name.clone(),
         period: Period::named(&definition.period, None, None)?,
@@ -360,7 +364,9 @@ async fn on_tick(tick: Tick<Tz>, context: Data<ScheduleTick>) -> Result<(), BoxD
         .await?;
     match id {
         Some(id) => tracing::info!(report = %definition.name, job = %id, "scheduled report queued"),
-        None => tracing::debug!(report = %definition.name, ms = started.elapsed().as_millis() as u64, "tick already queued by another worker"),
+        None => {
+            tracing::debug!(report = %definition.name, ms = started.elapsed().as_millis() as u64, "tick already queued by another worker")
+        }
     }
     Ok(())
 }

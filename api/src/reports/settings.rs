@@ -11,6 +11,10 @@ pub struct JobsSection {
     /// A PostgreSQL URL: workers on several machines share its queue.
     /// Unset: an embedded SQLite file, `<data>/jobs.sqlite`.
     pub postgres_url: Option<String>,
+    /// The queue's name in the store: deployments sharing one PostgreSQL
+    /// database keep their jobs apart by it (all workers of one
+    /// deployment must know the same reports).
+    pub queue: String,
     /// Attempts of a job before it is marked failed (its first run included).
     pub attempts: u32,
     /// Wait before the first retry, seconds; doubled on each retry.
@@ -33,6 +37,7 @@ impl Default for JobsSection {
     fn default() -> Self {
         JobsSection {
             postgres_url: None,
+            queue: crate::reports::store::DEFAULT_QUEUE.into(),
             attempts: 4,
             retry_seconds: 30,
             max_retry_seconds: 600,
@@ -52,6 +57,9 @@ impl JobsSection {
         }
         if self.heartbeat_seconds == 0 || self.poll_seconds == 0 {
             return Err("[jobs] heartbeat_seconds and poll_seconds are at least 1".into());
+        }
+        if self.queue.trim().is_empty() {
+            return Err("[jobs] queue is empty".into());
         }
         if self.concurrency == 0 {
             return Err("[jobs] concurrency is at least 1".into());

@@ -15,14 +15,14 @@ use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::Row;
 
 use super::job::{JobOutcome, ReportJob};
 
-/// The queue (apalis job type) report jobs are in.
-pub const QUEUE: &str = "queuelake::report";
+/// The default queue (apalis job type) report jobs are in.
+pub const DEFAULT_QUEUE: &str = "queuelake-reports";
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,13 +46,20 @@ pub enum StoreError {
     },
 }
 
-/// Where jobs are kept.
+/// The database jobs are kept in.
 #[derive(Clone, Debug)]
-pub enum JobStore {
+pub enum JobDb {
     /// The embedded SQLite file.
     Sqlite(SqlitePool),
     /// A shared PostgreSQL database.
     Postgres(PgPool),
+}
+
+/// Where jobs are kept: a database and the queue's name in it.
+#[derive(Clone, Debug)]
+pub struct JobStore {
+    db: JobDb,
+    queue: String,
 }
 
 /// A job as status and history show it.
@@ -122,8 +129,20 @@ pub struct Delivery {
 
 impl JobStore {
     /// Opens (and sets up) the store: PostgreSQL at `postgres_url`, else
-    /// SQLite at `<data>/jobs.sqlite`.
-    pub async fn open(postgres_url: Option<&str>, data: &Path) -> Result<Self, StoreError> {
+    /// SQLite at `<data>/jobs.sqlite`; jobs go to the queue named `queue`.
+    pub async fn open(
+        postgres_url: Option<&str>,
+        data: &Path,
+        queue: &str,
+    ) -> Result<Self, StoreError> {
+        let db = JobStore::open_db(postgres_url, data).await?;
+        Ok(JobStore {
+            db,
+            queue: queue.to_owned(),
+        })
+    }
+
+    async fn open_db(postgres_url: Option<&str>, data: &Path) -> Result<JobDb, StoreError> {
         match postgres_url {
             Some(url) => {
                 let pool = PgPoolOptions::new()
@@ -135,7 +154,7 @@ impl JobStore {
                     .await
                     .map_err(|e| StoreError::Postgres(e.to_string()))?;
                 sqlx::query(PG_DELIVERIES).execute(&pool).await?;
-                Ok(JobStore::Postgres(pool))
+                Ok(JobDb::Postgres(pool))
             }
             None => {
                 std::fs::create_dir_all(data).map_err(|e| StoreError::Sqlite(e.to_string()))?;
@@ -154,19 +173,31 @@ impl JobStore {
                     .map_err(|e| StoreError::Sqlite(e.to_string()))?;
                 // apalis sets `synchronous = OFF`; a job store that must
                 // survive a power cut wants its commits on disk.
-                sqlx::query("PRAGMA synchronous = NORMAL").execute(&pool).await?;
+                sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&pool)
+                    .await?;
                 sqlx::query(SQLITE_DELIVERIES).execute(&pool).await?;
-                Ok(JobStore::Sqlite(pool))
+                Ok(JobDb::Sqlite(pool))
             }
         }
     }
 
     /// Which store this is, for logs and the API.
     pub fn kind(&self) -> &'static str {
-        match self {
-            JobStore::Sqlite(_) => "sqlite",
-            JobStore::Postgres(_) => "postgres",
+        match self.db {
+            JobDb::Sqlite(_) => "sqlite",
+            JobDb::Postgres(_) => "postgres",
         }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &JobDb {
+        &self.db
+    }
+
+    /// The queue's name.
+    pub fn queue(&self) -> &str {
+        &self.queue
     }
 
     /// Adds a job with `attempts` allowed; with an `idempotency_key`, a
@@ -187,18 +218,18 @@ impl JobStore {
             builder = builder.idempotency_key(key);
         }
         let task = builder.build();
-        match self {
-            JobStore::Sqlite(pool) => {
+        match &self.db {
+            JobDb::Sqlite(pool) => {
                 let mut storage = SqliteStorage::<ReportJob>::new(pool)
-                    .with_config(apalis_sqlite::Config::default().queue(QUEUE));
+                    .with_config(apalis_sqlite::Config::default().queue(&self.queue));
                 storage
                     .push_task(task)
                     .await
                     .map_err(|e| StoreError::Sqlite(e.to_string()))?;
             }
-            JobStore::Postgres(pool) => {
+            JobDb::Postgres(pool) => {
                 let mut storage = PostgresStorage::<ReportJob>::new(pool)
-                    .with_config(apalis_postgres::Config::default().queue(QUEUE));
+                    .with_config(apalis_postgres::Config::default().queue(&self.queue));
                 // PostgreSQL refuses a second key (SQLite ignores it).
                 match storage.push_task(task).await {
                     Ok(()) => {}
@@ -234,15 +265,19 @@ impl JobStore {
     ) -> Result<Vec<JobRecord>, StoreError> {
         // Jobs are filtered by report after decoding: the payload is JSON
         // bytes whose layout the store does not index.
-        let fetch = if report.is_some() { 2000 } else { i64::from(limit) };
-        let rows: Vec<RawJob> = match self {
-            JobStore::Sqlite(pool) => {
+        let fetch = if report.is_some() {
+            2000
+        } else {
+            i64::from(limit)
+        };
+        let rows: Vec<RawJob> = match &self.db {
+            JobDb::Sqlite(pool) => {
                 let sql = "SELECT id, status, attempts, max_attempts, run_at, done_at, lock_by, \
                            CAST(last_result AS TEXT) AS last_result, CAST(job AS TEXT) AS job \
                            FROM Jobs WHERE job_type = ?1 AND (?2 IS NULL OR id = ?2) \
                            ORDER BY run_at DESC, id DESC LIMIT ?3";
                 sqlx::query(sql)
-                    .bind(QUEUE)
+                    .bind(&self.queue)
                     .bind(id)
                     .bind(fetch)
                     .fetch_all(pool)
@@ -261,7 +296,7 @@ impl JobStore {
                     })
                     .collect()
             }
-            JobStore::Postgres(pool) => {
+            JobDb::Postgres(pool) => {
                 let sql = "SELECT id, status, attempts::bigint AS attempts, \
                            max_attempts::bigint AS max_attempts, \
                            EXTRACT(EPOCH FROM run_at)::bigint AS run_at, \
@@ -270,7 +305,7 @@ impl JobStore {
                            FROM apalis.jobs WHERE job_type = $1 AND ($2::text IS NULL OR id = $2) \
                            ORDER BY run_at DESC, id DESC LIMIT $3";
                 sqlx::query(sql)
-                    .bind(QUEUE)
+                    .bind(&self.queue)
                     .bind(id)
                     .bind(fetch)
                     .fetch_all(pool)
@@ -305,21 +340,21 @@ impl JobStore {
 
     /// The delivery recorded for `job_id`, if any.
     pub async fn delivery(&self, job_id: &str) -> Result<Option<Delivery>, StoreError> {
-        let row = match self {
-            JobStore::Sqlite(pool) => {
-                sqlx::query("SELECT via, message_id FROM queuelake_report_deliveries WHERE job_id = ?1")
-                    .bind(job_id)
-                    .fetch_optional(pool)
-                    .await?
-                    .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
-            }
-            JobStore::Postgres(pool) => {
-                sqlx::query("SELECT via, message_id FROM queuelake_report_deliveries WHERE job_id = $1")
-                    .bind(job_id)
-                    .fetch_optional(pool)
-                    .await?
-                    .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
-            }
+        let row = match &self.db {
+            JobDb::Sqlite(pool) => sqlx::query(
+                "SELECT via, message_id FROM queuelake_report_deliveries WHERE job_id = ?1",
+            )
+            .bind(job_id)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))),
+            JobDb::Postgres(pool) => sqlx::query(
+                "SELECT via, message_id FROM queuelake_report_deliveries WHERE job_id = $1",
+            )
+            .bind(job_id)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))),
         };
         Ok(row.map(|(via, message_id)| Delivery { via, message_id }))
     }
@@ -332,8 +367,8 @@ impl JobStore {
         delivery: &Delivery,
     ) -> Result<(), StoreError> {
         let recipients = recipients.join(", ");
-        match self {
-            JobStore::Sqlite(pool) => {
+        match &self.db {
+            JobDb::Sqlite(pool) => {
                 sqlx::query(
                     "INSERT INTO queuelake_report_deliveries (job_id, recipients, via, message_id, delivered_at) \
                      VALUES (?1, ?2, ?3, ?4, strftime('%s', 'now')) ON CONFLICT (job_id) DO NOTHING",
@@ -345,7 +380,7 @@ impl JobStore {
                 .execute(pool)
                 .await?;
             }
-            JobStore::Postgres(pool) => {
+            JobDb::Postgres(pool) => {
                 sqlx::query(
                     "INSERT INTO queuelake_report_deliveries (job_id, recipients, via, message_id) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
@@ -467,7 +502,13 @@ mod tests {
         assert_eq!(again, None, "a second job with the same key is dropped");
         let history = store.history(Some(&report), 10).await.unwrap();
         assert_eq!(history.len(), 2);
-        assert!(store.get("01ARZ3NDEKTSV4RRFFQ69G5FAV").await.unwrap().is_none());
+        assert!(
+            store
+                .get("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         assert_eq!(store.delivery(&id).await.unwrap(), None);
         let delivery = Delivery {
@@ -488,12 +529,12 @@ mod tests {
     #[tokio::test]
     async fn the_sqlite_store_keeps_jobs_keys_and_deliveries() {
         let dir = tempfile::tempdir().unwrap();
-        let store = JobStore::open(None, dir.path()).await.unwrap();
+        let store = JobStore::open(None, dir.path(), "test").await.unwrap();
         assert_eq!(store.kind(), "sqlite");
         exercise(&store, "sqlite").await;
         // Reopened, it still has them.
         drop(store);
-        let store = JobStore::open(None, dir.path()).await.unwrap();
+        let store = JobStore::open(None, dir.path(), "test").await.unwrap();
         assert_eq!(store.history(None, 100).await.unwrap().len(), 2);
     }
 
@@ -502,7 +543,8 @@ mod tests {
         let url = std::env::var("QUEUELAKE_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let dir = tempfile::tempdir().unwrap();
-        let store = JobStore::open(Some(&url), dir.path())
+        let queue = format!("test-{}", ulid::Ulid::new());
+        let store = JobStore::open(Some(&url), dir.path(), &queue)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
         assert_eq!(store.kind(), "postgres");

@@ -138,7 +138,14 @@ fn line_chart(
             h: 0.4,
             color: RULE,
         });
-        ops.push(text_right(left - 4.0, y + 2.5, 7.0, false, MUTED, &axis_label(tick, ratio)));
+        ops.push(text_right(
+            left - 4.0,
+            y + 2.5,
+            7.0,
+            false,
+            MUTED,
+            &axis_label(tick, ratio),
+        ));
         tick += step;
     }
     let n = labels.len();
@@ -152,7 +159,11 @@ fn line_chart(
     let shown = n.clamp(1, 6);
     let mut last_right = f32::MIN;
     for k in 0..shown {
-        let i = if shown == 1 { 0 } else { k * (n - 1) / (shown - 1) };
+        let i = if shown == 1 {
+            0
+        } else {
+            k * (n - 1) / (shown - 1)
+        };
         let Some(label) = labels.get(i) else { continue };
         let lw = width(label, 7.0, false);
         let x = (x_of(i) - lw / 2.0).clamp(left - 10.0, right - lw);
@@ -231,13 +242,27 @@ fn bar_chart(
             color: RULE,
         });
         let label = axis_label(tick, ratio);
-        ops.push(text(x - width(&label, 7.0, false) / 2.0, bottom + 10.0, 7.0, false, MUTED, label));
+        ops.push(text(
+            x - width(&label, 7.0, false) / 2.0,
+            bottom + 10.0,
+            7.0,
+            false,
+            MUTED,
+            label,
+        ));
         tick += step;
     }
     for (r, label) in labels.iter().take(rows).enumerate() {
         let y = top + band * r as f32 + 3.0;
         let name = fit(label, 7.5, false, left - 8.0);
-        ops.push(text_right(left - 4.0, y + band / 2.0, 7.5, false, INK, &name));
+        ops.push(text_right(
+            left - 4.0,
+            y + band / 2.0,
+            7.5,
+            false,
+            INK,
+            &name,
+        ));
         for (s, (_, values)) in data.iter().enumerate() {
             if let Some(Some(v)) = values.get(r) {
                 ops.push(Op::Rect {
@@ -252,7 +277,10 @@ fn bar_chart(
     }
     let mut height = bottom + 16.0;
     if labels.len() > rows {
-        let note = format!("First {rows} of {} rows; the table below has them all.", labels.len());
+        let note = format!(
+            "First {rows} of {} rows; the table below has them all.",
+            labels.len()
+        );
         ops.push(text(left, bottom + 24.0, 7.0, false, MUTED, note));
         height += 12.0;
     }
@@ -274,7 +302,10 @@ mod tests {
     #[test]
     fn a_gap_in_a_series_breaks_its_line() {
         let labels: Vec<String> = (0..5).map(|i| format!("{i}")).collect();
-        let data = vec![("offered", vec![Some(1.0), Some(2.0), None, Some(4.0), Some(3.0)])];
+        let data = vec![(
+            "offered",
+            vec![Some(1.0), Some(2.0), None, Some(4.0), Some(3.0)],
+        )];
         let (ops, _) = line_chart(&labels, &data, false, 500.0);
         let lines: Vec<usize> = ops
             .iter()

@@ -36,8 +36,7 @@ pub fn draw(pages: &[Vec<Op>], title: &str) -> Result<Vec<u8>, ReportError> {
     let mut document = Document::new();
     document.set_metadata(krilla::metadata::Metadata::new().title(title.to_owned()));
     let settings = || {
-        PageSettings::from_wh(PAGE_W, PAGE_H)
-            .ok_or_else(|| ReportError::Pdf("page size".into()))
+        PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| ReportError::Pdf("page size".into()))
     };
     for ops in pages {
         let mut page = document.start_page_with(settings()?);
@@ -54,7 +53,11 @@ pub fn draw(pages: &[Vec<Op>], title: &str) -> Result<Vec<u8>, ReportError> {
                 } => {
                     surface.set_stroke(None);
                     surface.set_fill(Some(fill(*c)));
-                    let font = if *is_bold { bold.clone() } else { regular.clone() };
+                    let font = if *is_bold {
+                        bold.clone()
+                    } else {
+                        regular.clone()
+                    };
                     surface.draw_text(
                         Point::from_xy(*x, *y),
                         font,
@@ -64,7 +67,13 @@ pub fn draw(pages: &[Vec<Op>], title: &str) -> Result<Vec<u8>, ReportError> {
                         TextDirection::Auto,
                     );
                 }
-                Op::Rect { x, y, w, h, color: c } => {
+                Op::Rect {
+                    x,
+                    y,
+                    w,
+                    h,
+                    color: c,
+                } => {
                     let Some(rect) = Rect::from_xywh(*x, *y, w.max(0.01), h.max(0.01)) else {
                         continue;
                     };

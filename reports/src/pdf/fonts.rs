@@ -51,7 +51,11 @@ static BOLD_WIDTHS: LazyLock<Option<Widths>> = LazyLock::new(|| Widths::new(BOLD
 
 /// The width of `text` at `size` points.
 pub fn width(text: &str, size: f32, bold: bool) -> f32 {
-    let widths = if bold { &*BOLD_WIDTHS } else { &*REGULAR_WIDTHS };
+    let widths = if bold {
+        &*BOLD_WIDTHS
+    } else {
+        &*REGULAR_WIDTHS
+    };
     match widths {
         Some(w) => text.chars().map(|c| w.of(c)).sum::<f32>() * size,
         None => text.chars().count() as f32 * 0.6 * size,

@@ -163,7 +163,14 @@ pub fn layout(report: &Report<'_>) -> Result<Vec<Vec<Op>>, ReportError> {
             h: 0.5,
             color: RULE,
         });
-        page.push(text(MARGIN, y, 7.5, false, MUTED, fit(&footer, 7.5, false, 300.0)));
+        page.push(text(
+            MARGIN,
+            y,
+            7.5,
+            false,
+            MUTED,
+            fit(&footer, 7.5, false, 300.0),
+        ));
         let right = format!("{generated} · page {} of {total}", i + 1);
         page.push(text_right(MARGIN + CONTENT_W, y, 7.5, false, MUTED, &right));
     }
@@ -177,7 +184,14 @@ fn section_ops(pages: &mut Pages, section: &Section<'_>, tz: Tz) -> Result<(), R
     pages.y += 10.0;
     let Some(schema) = section.batches.first().map(|b| b.schema()) else {
         pages.y += 6.0;
-        pages.push(text(MARGIN, pages.y, 9.0, false, MUTED, "No rows for this period."));
+        pages.push(text(
+            MARGIN,
+            pages.y,
+            9.0,
+            false,
+            MUTED,
+            "No rows for this period.",
+        ));
         pages.y += 12.0;
         return Ok(());
     };
@@ -186,7 +200,14 @@ fn section_ops(pages: &mut Pages, section: &Section<'_>, tz: Tz) -> Result<(), R
     let rows = columns.first().map_or(0, Vec::len);
     if rows == 0 {
         pages.y += 6.0;
-        pages.push(text(MARGIN, pages.y, 9.0, false, MUTED, "No rows for this period."));
+        pages.push(text(
+            MARGIN,
+            pages.y,
+            9.0,
+            false,
+            MUTED,
+            "No rows for this period.",
+        ));
         pages.y += 12.0;
         return Ok(());
     }
@@ -199,11 +220,7 @@ fn section_ops(pages: &mut Pages, section: &Section<'_>, tz: Tz) -> Result<(), R
         pages.room_for(height + 8.0);
         pages.y += 4.0;
         let top = pages.y;
-        pages.extend(
-            ops.into_iter()
-                .map(|op| shift(op, MARGIN, top))
-                .collect(),
-        );
+        pages.extend(ops.into_iter().map(|op| shift(op, MARGIN, top)).collect());
         pages.y += height + 8.0;
     }
     table(pages, &names, &columns, tz);
@@ -260,7 +277,11 @@ fn tiles(pages: &mut Pages, names: &[&str], columns: &[Vec<Value>], tz: Tz) {
             let c = chunk_no * PER_LINE + i;
             let x = MARGIN + i as f32 * (w + GAP);
             let value = values::display(&columns[c][0], name, tz);
-            let value = if value.is_empty() { "–".to_owned() } else { value };
+            let value = if value.is_empty() {
+                "–".to_owned()
+            } else {
+                value
+            };
             pages.push(Op::Rect {
                 x,
                 y: pages.y,
@@ -268,8 +289,22 @@ fn tiles(pages: &mut Pages, names: &[&str], columns: &[Vec<Value>], tz: Tz) {
                 h: H,
                 color: SHADE,
             });
-            pages.push(text(x + 8.0, pages.y + 14.0, 7.5, false, MUTED, fit(&humanize(name), 7.5, false, w - 16.0)));
-            pages.push(text(x + 8.0, pages.y + 35.0, 15.0, true, INK, fit(&value, 15.0, true, w - 16.0)));
+            pages.push(text(
+                x + 8.0,
+                pages.y + 14.0,
+                7.5,
+                false,
+                MUTED,
+                fit(&humanize(name), 7.5, false, w - 16.0),
+            ));
+            pages.push(text(
+                x + 8.0,
+                pages.y + 35.0,
+                15.0,
+                true,
+                INK,
+                fit(&value, 15.0, true, w - 16.0),
+            ));
         }
         pages.y += H + GAP;
     }
@@ -283,11 +318,19 @@ fn table(pages: &mut Pages, names: &[&str], columns: &[Vec<Value>], tz: Tz) {
     let cells: Vec<Vec<String>> = names
         .iter()
         .zip(columns)
-        .map(|(name, column)| column.iter().map(|v| values::display(v, name, tz)).collect())
+        .map(|(name, column)| {
+            column
+                .iter()
+                .map(|v| values::display(v, name, tz))
+                .collect()
+        })
         .collect();
     let numeric: Vec<bool> = columns
         .iter()
-        .map(|c| c.iter().any(|v| matches!(v, Value::Integer(_) | Value::Number(_))))
+        .map(|c| {
+            c.iter()
+                .any(|v| matches!(v, Value::Integer(_) | Value::Number(_)))
+        })
         .collect();
     let natural = |size: f32| -> Vec<f32> {
         headers
@@ -309,7 +352,11 @@ fn table(pages: &mut Pages, names: &[&str], columns: &[Vec<Value>], tz: Tz) {
         widths = natural(size);
     }
     let total: f32 = widths.iter().sum();
-    let scale = if total > CONTENT_W { CONTENT_W / total } else { 1.0 };
+    let scale = if total > CONTENT_W {
+        CONTENT_W / total
+    } else {
+        1.0
+    };
     let widths: Vec<f32> = widths.iter().map(|w| w * scale).collect();
     let table_w: f32 = widths.iter().sum();
     let row_h = size * 1.75;
