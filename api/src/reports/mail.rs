@@ -213,17 +213,13 @@ mod tests {
     use super::*;
     use crate::reports::runner::OutputFile;
 
-    /// A job delivered once is not sent again when it runs again (a
-    /// retry after a crash): the ledger says it went, the server gets one
-    /// message. Uses the real SMTP sink of the end-to-end tests.
-    #[tokio::test]
-    async fn a_delivered_job_is_never_mailed_twice() {
-        let dir = tempfile::tempdir().unwrap();
-        let mail = dir.path().join("mail");
+    /// Starts the end-to-end tests' SMTP sink with `args`; returns it and its port.
+    fn sink(mail: &std::path::Path, args: &[&str]) -> (std::process::Child, u16) {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/support/smtp_sink.py");
         let mut sink = Command::new("python3")
             .arg(script)
-            .arg(&mail)
+            .arg(mail)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -232,22 +228,16 @@ mod tests {
         std::io::BufReader::new(sink.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let port: u16 = line
+        let port = line
             .trim()
             .trim_start_matches("ready ")
             .parse()
             .expect("sink port");
-        let store = JobStore::open(None, dir.path(), "test").await.unwrap();
-        let mailer = Mailer::new(
-            MailSection {
-                smtp_host: Some("127.0.0.1".into()),
-                smtp_port: Some(port),
-                security: SmtpSecurity::None,
-                ..MailSection::default()
-            },
-            dir.path(),
-        );
-        let job = ReportJob {
+        (sink, port)
+    }
+
+    fn job() -> ReportJob {
+        ReportJob {
             report: "daily_queue_summary".into(),
             window: Window {
                 label: "2024-03-05".into(),
@@ -259,8 +249,11 @@ mod tests {
             formats: vec![Format::Csv],
             recipients: vec!["boss@example.com".into()],
             requested_by: "test".into(),
-        };
-        let rendered = Rendered {
+        }
+    }
+
+    fn rendered() -> Rendered {
+        Rendered {
             title: "Daily queue summary".into(),
             subtitle: "2024-03-05".into(),
             files: vec![OutputFile {
@@ -272,13 +265,12 @@ mod tests {
             headlines: vec![("Offered".into(), "288".into())],
             query_seconds: 0.0,
             render_seconds: 0.0,
-        };
-        let id = "01HQZX0000000000000000TEST";
-        let first = mailer.deliver(&store, id, &job, &rendered).await.unwrap();
-        let second = mailer.deliver(&store, id, &job, &rendered).await.unwrap();
-        assert_eq!((first.as_str(), second.as_str()), ("smtp", "already"));
-        let received = || {
-            std::fs::read_dir(&mail)
+        }
+    }
+
+    fn received(mail: &std::path::Path, want: usize) -> usize {
+        let count = || {
+            std::fs::read_dir(mail)
                 .map(|d| {
                     d.flatten()
                         .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
@@ -287,11 +279,172 @@ mod tests {
                 .unwrap_or(0)
         };
         let start = std::time::Instant::now();
-        while received() < 1 && start.elapsed().as_secs() < 10 {
+        while count() < want && start.elapsed().as_secs() < 10 {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         std::thread::sleep(std::time::Duration::from_millis(300));
-        assert_eq!(received(), 1);
+        count()
+    }
+
+    /// STARTTLS with a private CA (`ca_file`) and a login: the server sees
+    /// an encrypted, authenticated session.
+    #[tokio::test]
+    async fn starttls_with_a_private_ca_and_a_login_delivers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+        let (ca, ca_key, cert, key) = (
+            path("ca.pem"),
+            path("ca.key"),
+            path("cert.pem"),
+            path("key.pem"),
+        );
+        std::fs::write(
+            path("leaf.ext"),
+            "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        // A private CA, and a server certificate it signs.
+        let steps: [Vec<&str>; 3] = [
+            vec![
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=queuelake test CA",
+                "-keyout",
+                &ca_key,
+                "-out",
+                &ca,
+            ],
+            vec![
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                &key,
+                "-out",
+                "leaf.csr",
+            ],
+            vec![
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                &ca,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "leaf.ext",
+                "-out",
+                &cert,
+            ],
+        ];
+        for args in steps {
+            let made = Command::new("openssl")
+                .args(&args)
+                .current_dir(dir.path())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl");
+            assert!(made.success(), "openssl {args:?}");
+        }
+        let cert = std::path::PathBuf::from(cert);
+        let key = std::path::PathBuf::from(key);
+        let mail = dir.path().join("mail");
+        let (mut server, port) = sink(
+            &mail,
+            &[
+                "--user",
+                "reports",
+                "--password",
+                "s3cret",
+                "--tls-cert",
+                cert.to_str().unwrap(),
+                "--tls-key",
+                key.to_str().unwrap(),
+            ],
+        );
+        let store = JobStore::open(None, dir.path(), "test").await.unwrap();
+        let settings = MailSection {
+            smtp_host: Some("localhost".into()),
+            smtp_port: Some(port),
+            security: SmtpSecurity::Starttls,
+            username: Some("reports".into()),
+            password: Some("s3cret".into()),
+            ca_file: Some(ca.clone().into()),
+            ..MailSection::default()
+        };
+        let sent = Mailer::new(settings.clone(), dir.path())
+            .deliver(&store, "01HQZX00000000000000STARTT", &job(), &rendered())
+            .await
+            .unwrap();
+        assert_eq!(sent, "smtp");
+        assert_eq!(received(&mail, 1), 1);
+        let envelope = std::fs::read_to_string(mail.join("1/envelope.txt")).unwrap();
+        assert!(
+            envelope.contains("auth True") && envelope.contains("tls True"),
+            "{envelope}"
+        );
+        // Without the CA the certificate is not trusted, and nothing is sent.
+        let untrusted = MailSection {
+            ca_file: None,
+            ..settings
+        };
+        let refused = Mailer::new(untrusted, dir.path())
+            .deliver(&store, "01HQZX00000000000000UNTRST", &job(), &rendered())
+            .await
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with(&format!("SMTP localhost:{port}:")),
+            "{refused}"
+        );
+        assert_eq!(received(&mail, 1), 1);
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+
+    /// A job delivered once is not sent again when it runs again (a
+    /// retry after a crash): the ledger says it went, the server gets one
+    /// message. Uses the real SMTP sink of the end-to-end tests.
+    #[tokio::test]
+    async fn a_delivered_job_is_never_mailed_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mail = dir.path().join("mail");
+        let (mut server, port) = sink(&mail, &[]);
+        let store = JobStore::open(None, dir.path(), "test").await.unwrap();
+        let mailer = Mailer::new(
+            MailSection {
+                smtp_host: Some("127.0.0.1".into()),
+                smtp_port: Some(port),
+                security: SmtpSecurity::None,
+                ..MailSection::default()
+            },
+            dir.path(),
+        );
+        let id = "01HQZX0000000000000000TEST";
+        let first = mailer
+            .deliver(&store, id, &job(), &rendered())
+            .await
+            .unwrap();
+        let second = mailer
+            .deliver(&store, id, &job(), &rendered())
+            .await
+            .unwrap();
+        assert_eq!((first.as_str(), second.as_str()), ("smtp", "already"));
+        assert_eq!(received(&mail, 1), 1);
         let attachment = std::fs::read(mail.join("1").join("totals.csv")).unwrap();
         assert_eq!(attachment, b"offered\r\n288\r\n");
         assert!(
@@ -300,7 +453,7 @@ mod tests {
                 .join(format!("{id}.eml"))
                 .is_file()
         );
-        let _ = sink.kill();
-        let _ = sink.wait();
+        let _ = server.kill();
+        let _ = server.wait();
     }
 }

@@ -246,13 +246,22 @@ fn render_files(
     } else {
         format!("queues {}", job.queues.join(", "))
     };
-    let subtitle = format!(
-        "{} ({} – {} {}) · {queues}",
-        job.window.label,
-        local(job.window.start),
-        local(job.window.end),
-        tz.name()
-    );
+    // The days covered, the last one included (the window's end is the
+    // first instant after it).
+    let first = job.window.start.with_timezone(&tz).date_naive();
+    let last = (job.window.end - chrono::Duration::seconds(1))
+        .with_timezone(&tz)
+        .date_naive();
+    let days = if first == last {
+        first.format("%a %Y-%m-%d").to_string()
+    } else {
+        format!(
+            "{} to {}",
+            first.format("%a %Y-%m-%d"),
+            last.format("%a %Y-%m-%d")
+        )
+    };
+    let subtitle = format!("{days} ({}) · {queues}", tz.name());
     let generated = format!("{} {}", local(Utc::now()), tz.name());
     let report = Report {
         title: &definition.title,

@@ -292,7 +292,12 @@ async fn worker_task(
     let job_id = id.to_string();
     let service = &context.service;
     tracing::info!(job = %job_id, report = %job.report, period = %job.window.label, "report job started");
+    let started = Instant::now();
     let result = service.run(&job_id, &job).await;
+    let outcome = if result.is_ok() { "ok" } else { "failed" };
+    metrics::counter!("queuelake_jobs_total", "job" => "report", "outcome" => outcome).increment(1);
+    metrics::histogram!("queuelake_report_duration_seconds", "report" => job.report.clone())
+        .record(started.elapsed().as_secs_f64());
     match &result {
         Ok(outcome) => tracing::info!(
             job = %job_id,
@@ -362,6 +367,8 @@ async fn on_tick(tick: Tick<Tz>, context: Data<ScheduleTick>) -> Result<(), BoxD
         .store
         .push(job, service.jobs.attempts, Some(&key))
         .await?;
+    metrics::counter!("queuelake_jobs_total", "job" => "report_schedule", "outcome" => "ok")
+        .increment(1);
     match id {
         Some(id) => tracing::info!(report = %definition.name, job = %id, "scheduled report queued"),
         None => {
