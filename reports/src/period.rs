@@ -10,6 +10,9 @@ use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Utc
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+/// The longest custom period, days.
+pub const MAX_CUSTOM_DAYS: i64 = 400;
+
 /// A period as asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Period {
@@ -69,6 +72,16 @@ impl Period {
             "last_week" => Period::LastWeek,
             "last_month" => Period::LastMonth,
             "custom" => match (from, to) {
+                (Some(from), Some(to)) if from.year() < 1970 || to.year() > 2200 => {
+                    return Err(PeriodError::Custom(format!(
+                        "{from}..{to}: dates are between 1970 and 2200"
+                    )));
+                }
+                (Some(from), Some(to)) if (to - from).num_days() >= MAX_CUSTOM_DAYS => {
+                    return Err(PeriodError::Custom(format!(
+                        "{from}..{to}: at most {MAX_CUSTOM_DAYS} days"
+                    )));
+                }
                 (Some(from), Some(to)) if from <= to => Period::Custom { from, to },
                 (Some(from), Some(to)) => {
                     return Err(PeriodError::Custom(format!("{from} is after {to}")));
@@ -227,6 +240,9 @@ mod tests {
             Err(PeriodError::Custom(_))
         ));
         assert!(Period::named("custom", None, None).is_err());
+        assert!("1600-01-01..1600-01-02".parse::<Period>().is_err());
+        assert!("2024-01-01..2025-12-31".parse::<Period>().is_err());
+        assert!("2024-01-01..2024-12-31".parse::<Period>().is_ok());
         assert_eq!(
             Period::Yesterday.resolve(at("2024-03-05T00:00:00Z"), "Mars/Base"),
             Err(PeriodError::TimeZone("Mars/Base".into()))

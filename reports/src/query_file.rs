@@ -290,3 +290,44 @@ mod tests {
         assert_eq!(show.line, 1);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::period::Period;
+
+    proptest! {
+        /// Any text either parses or is refused with a reason; what parses
+        /// binds, and the bound SQL keeps every character outside the
+        /// parameters (so string literals and comments are untouched).
+        #[test]
+        fn any_text_parses_or_is_refused_and_binding_keeps_the_rest(
+            text in "(-- (title|chart|show): [a-z ,=_]{0,20}\n){0,3}[ -~\n$']{0,120}"
+        ) {
+            if let Ok(query) = ReportQuery::parse("q", &text) {
+                let window = Period::Yesterday
+                    .resolve("2024-03-06T12:00:00Z".parse().unwrap(), "UTC")
+                    .unwrap();
+                let bound = query.bind(&window).unwrap();
+                let stripped: String = text
+                    .replace("$period_start", "")
+                    .replace("$period_end", "")
+                    .replace("$time_zone", "");
+                prop_assert!(bound.len() >= stripped.len());
+            }
+        }
+
+        /// Periods: any text parses or is refused; a parsed period's window
+        /// starts before it ends and round-trips through its display form.
+        #[test]
+        fn periods_round_trip(text in "[a-z_]{0,12}|[0-9]{4}-[0-9]{2}-[0-9]{2}\\.\\.[0-9]{4}-[0-9]{2}-[0-9]{2}") {
+            if let Ok(period) = text.parse::<Period>() {
+                let window = period.resolve("2024-03-06T12:00:00Z".parse().unwrap(), "Europe/Berlin").unwrap();
+                prop_assert!(window.start < window.end);
+                prop_assert_eq!(period.to_string().parse::<Period>().unwrap(), period);
+            }
+        }
+    }
+}
