@@ -221,6 +221,9 @@ mod tests {
             }],
         };
         let bytes = workbook(&report).unwrap();
+        // The chart is a native Excel chart part of the package.
+        let has = |name: &[u8]| bytes.windows(name.len()).any(|w| w == name);
+        assert!(has(b"xl/charts/chart1.xml"), "no chart part");
         let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
         assert_eq!(book.sheet_names(), ["About", "interval_series"]);
         let range = book.worksheet_range("interval_series").unwrap();

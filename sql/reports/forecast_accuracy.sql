@@ -1,14 +1,14 @@
 -- title: Forecast accuracy
 -- chart: bar x=queue y=forecast,actual
--- Per queue, the latest forecast run made before the period ended against
--- the calls offered in its intervals of the period. WAPE = sum |forecast -
+-- Per queue, the latest forecast run with intervals in the period against
+-- the calls offered in them. A run forecasts only intervals after the
+-- history it was made from, so every one of them was forecast ex ante. WAPE = sum |forecast -
 -- actual| / sum actual; bias = (sum forecast - sum actual) / sum actual;
 -- coverage_90 = share of intervals whose actual fell in the 90 % interval.
 WITH run AS (
   SELECT queue, MAX(created_at) AS created_at
   FROM forecasts
-  WHERE created_at < $period_end
-    AND interval_start >= $period_start AND interval_start < $period_end
+  WHERE interval_start >= $period_start AND interval_start < $period_end
   GROUP BY queue
 ),
 f AS (

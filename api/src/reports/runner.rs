@@ -194,25 +194,30 @@ impl Runner {
 
     /// Removes output folders of `report` older than its retention.
     pub fn prune(&self, report: &ReportDefinition) -> usize {
-        let folder = self.root.join(&report.name);
-        let horizon = std::time::Duration::from_secs(u64::from(report.retention_days) * 86_400);
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            return 0;
-        };
-        let mut removed = 0;
-        for entry in entries.flatten() {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > horizon);
-            if old && std::fs::remove_dir_all(entry.path()).is_ok() {
-                removed += 1;
-            }
-        }
-        removed
+        prune_outputs(&self.root.join(&report.name), report.retention_days)
     }
+}
+
+/// Removes the output folders in `folder` (one report's) last written
+/// more than `retention_days` ago; returns how many.
+pub fn prune_outputs(folder: &Path, retention_days: u32) -> usize {
+    let horizon = std::time::Duration::from_secs(u64::from(retention_days) * 86_400);
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > horizon);
+        if old && entry.path().is_dir() && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Writes `bytes` to `path` through a temporary sibling, synced, then renamed.
@@ -348,4 +353,27 @@ fn render_files(
         query_seconds: 0.0,
         render_seconds: 0.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    #[test]
+    fn outputs_older_than_the_retention_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, fresh) = (dir.path().join("r-2024-01-01"), dir.path().join("r-2024-03-01"));
+        for folder in [&old, &fresh] {
+            std::fs::create_dir_all(folder).unwrap();
+            write_atomically(&folder.join("r.pdf"), b"%PDF-").unwrap();
+        }
+        let ten_days_ago = SystemTime::now() - Duration::from_secs(10 * 86_400);
+        std::fs::File::open(&old).unwrap().set_modified(ten_days_ago).unwrap();
+        assert_eq!(prune_outputs(dir.path(), 30), 0);
+        assert_eq!(prune_outputs(dir.path(), 7), 1);
+        assert!(!old.exists() && fresh.join("r.pdf").is_file());
+        assert_eq!(prune_outputs(&dir.path().join("none"), 7), 0);
+    }
 }
