@@ -364,13 +364,19 @@ mod tests {
     #[test]
     fn outputs_older_than_the_retention_are_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let (old, fresh) = (dir.path().join("r-2024-01-01"), dir.path().join("r-2024-03-01"));
+        let (old, fresh) = (
+            dir.path().join("r-2024-01-01"),
+            dir.path().join("r-2024-03-01"),
+        );
         for folder in [&old, &fresh] {
             std::fs::create_dir_all(folder).unwrap();
             write_atomically(&folder.join("r.pdf"), b"%PDF-").unwrap();
         }
         let ten_days_ago = SystemTime::now() - Duration::from_secs(10 * 86_400);
-        std::fs::File::open(&old).unwrap().set_modified(ten_days_ago).unwrap();
+        std::fs::File::open(&old)
+            .unwrap()
+            .set_modified(ten_days_ago)
+            .unwrap();
         assert_eq!(prune_outputs(dir.path(), 30), 0);
         assert_eq!(prune_outputs(dir.path(), 7), 1);
         assert!(!old.exists() && fresh.join("r.pdf").is_file());

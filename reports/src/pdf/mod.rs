@@ -44,9 +44,13 @@ mod tests {
         let batch = RecordBatch::try_new(
             schema,
             vec![
-                Arc::new(StringArray::from((0..n).map(|i| format!("agent {i}")).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(
+                    (0..n).map(|i| format!("agent {i}")).collect::<Vec<_>>(),
+                )),
                 Arc::new(Int64Array::from((0..n).collect::<Vec<i64>>())),
-                Arc::new(Float64Array::from((0..n).map(|i| i as f64 / 400.0).collect::<Vec<_>>())),
+                Arc::new(Float64Array::from(
+                    (0..n).map(|i| i as f64 / 400.0).collect::<Vec<_>>(),
+                )),
             ],
         )
         .unwrap();
@@ -83,9 +87,15 @@ mod tests {
         for (i, page) in pages.iter().enumerate() {
             let page_texts = texts(page);
             let footer = format!("page {} of {total}", i + 1);
-            assert!(page_texts.iter().any(|t| t.ends_with(&footer)), "page {i}: {page_texts:?}");
+            assert!(
+                page_texts.iter().any(|t| t.ends_with(&footer)),
+                "page {i}: {page_texts:?}"
+            );
             // Each page of the table repeats its header.
-            assert!(page_texts.iter().any(|t| t == "Answered"), "page {i} has no header");
+            assert!(
+                page_texts.iter().any(|t| t == "Answered"),
+                "page {i} has no header"
+            );
         }
         let all: Vec<String> = pages.iter().flat_map(texts).collect();
         assert!(all.contains(&"agent 199".to_owned()));
@@ -93,7 +103,10 @@ mod tests {
         assert!(all.iter().any(|t| t.starts_with("First 25 of 200 rows")));
         let bytes = pdf(&report).unwrap();
         assert!(bytes.starts_with(b"%PDF-"));
-        let fonts = bytes.windows(b"/FontFile2".len()).filter(|w| *w == b"/FontFile2").count();
+        let fonts = bytes
+            .windows(b"/FontFile2".len())
+            .filter(|w| *w == b"/FontFile2")
+            .count();
         assert_eq!(fonts, 2, "regular and bold embedded");
     }
 }
