@@ -14,6 +14,7 @@ cargo bench --workspace --bench parse
 cargo bench --workspace --bench decode
 cargo bench --workspace --bench sim
 cargo bench --workspace --bench lake
+cargo bench --workspace --bench report
 
 # DuckDB on one and on two threads, once more on its own.
 python3 bench/duckdb_convert.py target/bench/queue_log_30d

@@ -274,7 +274,9 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
              [mail]\nfrom = \"Contact center <reports@example.com>\"\nsmtp_host = \"127.0.0.1\"\n\
              smtp_port = {}\nsecurity = \"none\"\nusername = \"reports\"\npassword = \"s3cret\"\n\
              [[reports]]\nname = \"daily_queue_summary\"\nrecipients = [\"boss@example.com\", \"deputy@example.com\"]\n\
-             formats = [\"xlsx\", \"pdf\", \"csv\"]\ncron = \"\"\n",
+             formats = [\"xlsx\", \"pdf\", \"csv\"]\ncron = \"\"\n\
+             [[reports]]\nname = \"every_second\"\ntitle = \"Ticking\"\nqueries = [\"period_totals\"]\n\
+             formats = [\"csv\"]\ncron = \"* * * * * *\"\n",
             sink.port
         ),
     );
@@ -304,6 +306,7 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
         names,
         [
             "daily_queue_summary",
+            "every_second",
             "forecast_accuracy",
             "monthly_service_level",
             "schedule_coverage",
@@ -421,6 +424,50 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
         body.contains("Offered: 288") && body.contains("Service level: 88.9 %"),
         "{body}"
     );
+
+    // The schedule queues a job a tick, each for yesterday as seen from
+    // its tick, and the workers run them.
+    let start = Instant::now();
+    let scheduled = loop {
+        let (_, jobs) = call(
+            port,
+            "GET",
+            "/api/v1/reports/jobs?report=every_second",
+            "manager",
+            "",
+        );
+        let done: Vec<Value> = jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["status"] == "Done")
+            .cloned()
+            .collect();
+        if done.len() >= 2 {
+            break done;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no scheduled jobs: {jobs}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for job in &scheduled {
+        assert_eq!(job["requested_by"], "schedule");
+        // Yesterday (UTC) as of the tick, which was under a minute ago.
+        let day = |ago: i64| {
+            (chrono::Utc::now() - chrono::Duration::seconds(ago) - chrono::Duration::days(1))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        let period = job["period"].as_str().unwrap();
+        assert!(period == day(0) || period == day(60), "{job}");
+        assert_eq!(
+            job["outcome"]["files"][0],
+            format!("every_second-{period}-period_totals.csv")
+        );
+    }
+    assert_ne!(scheduled[0]["id"], scheduled[1]["id"]);
 
     // History lists it; a second look later still finds one message.
     let (status, history) = call(

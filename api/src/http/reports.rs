@@ -277,6 +277,7 @@ pub struct HistoryParams {
     /// Only this report's jobs.
     report: Option<String>,
     /// At most this many (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
@@ -386,7 +387,11 @@ pub async fn status(
         ("file" = String, Path, description = "A file its outcome lists"),
     ),
     responses(
-        (status = 200, description = "The file (xlsx, pdf or csv)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The file", content(
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "application/pdf"),
+            (String = "text/csv"),
+        )),
         (status = 400, description = "A path segment is not UTF-8", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not run reports", body = Problem, content_type = "application/problem+json"),

@@ -158,8 +158,11 @@ impl Reports {
 
     /// Queues `job`; returns its id.
     pub async fn enqueue(&self, job: ReportJob) -> Result<String, StoreError> {
-        let id = self.store.push(job, self.jobs.attempts, None).await?;
-        id.ok_or_else(|| StoreError::Sqlite("the new job was not stored".into()))
+        let id = self
+            .store
+            .push(job.clone(), self.jobs.attempts, None)
+            .await?;
+        id.ok_or_else(|| StoreError::NotStored(format!("{} {}", job.report, job.window.label)))
     }
 
     /// Renders, commits and delivers `job` (the worker's task, and the

@@ -36,6 +36,9 @@ pub enum StoreError {
     /// apalis's PostgreSQL storage.
     #[error("job store (PostgreSQL): {0}")]
     Postgres(String),
+    /// A job pushed without a key was not found afterwards.
+    #[error("job store: the new job {0} was not stored")]
+    NotStored(String),
     /// A stored job that does not decode.
     #[error("job {id}: {reason}")]
     Decode {
