@@ -272,6 +272,7 @@ pub async fn run(
 
 /// Query of `GET /api/v1/reports/jobs`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
     /// Only this report's jobs.
