@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A real SMTP server for the report tests (aiosmtpd).
 
-Usage: smtp_sink.py DIR [--user USER --password PASSWORD] [--tls-cert CERT --tls-key KEY]
+Usage: smtp_sink.py DIR [--user USER --password PASSWORD] [--tls-cert CERT --tls-key KEY [--implicit-tls]]
 
 Listens on 127.0.0.1 (a free port), prints "ready PORT" once it accepts
 connections, and for each message received writes DIR/N.eml and its
 attachments into DIR/N/. With --user it requires AUTH (PLAIN/LOGIN);
-with --tls-cert it offers STARTTLS (and requires it before AUTH).
+with --tls-cert it offers STARTTLS (and requires it before AUTH), or with
+--implicit-tls speaks TLS from the first byte (as on port 465).
 Stops when killed or when stdin closes.
 """
 
@@ -53,7 +54,9 @@ class Sink:
             for rcpt in envelope.rcpt_tos:
                 f.write("to " + rcpt + "\n")
             f.write("auth " + str(getattr(session, "authenticated", False)) + "\n")
-            f.write("tls " + str(session.ssl is not None) + "\n")
+            # STARTTLS sets session.ssl; implicit TLS shows on the transport.
+            tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+            f.write("tls " + str(tls) + "\n")
         # The .eml appears last: a reader that sees it sees the rest.
         os.rename(os.path.join(self.folder, f"{n}.eml.tmp"), os.path.join(self.folder, f"{n}.eml"))
         return "250 OK"
@@ -66,6 +69,7 @@ def main():
     parser.add_argument("--password")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--implicit-tls", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.folder, exist_ok=True)
 
@@ -82,12 +86,17 @@ def main():
             return AuthResult(success=ok)
         kwargs["authenticator"] = authenticator
         kwargs["auth_required"] = True
-        kwargs["auth_require_tls"] = bool(args.tls_cert)
+        # aiosmtpd does not count implicit TLS as TLS for AUTH: the whole
+        # connection is encrypted there, so AUTH is offered anyway.
+        kwargs["auth_require_tls"] = bool(args.tls_cert) and not args.implicit_tls
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.tls_cert, args.tls_key)
-        kwargs["tls_context"] = context
-        kwargs["require_starttls"] = True
+        if args.implicit_tls:
+            kwargs["ssl_context"] = context
+        else:
+            kwargs["tls_context"] = context
+            kwargs["require_starttls"] = True
 
     controller = Controller(Sink(args.folder), hostname="127.0.0.1", port=port, **kwargs)
     controller.start()

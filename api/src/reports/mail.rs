@@ -286,10 +286,11 @@ mod tests {
         count()
     }
 
-    /// STARTTLS with a private CA (`ca_file`) and a login: the server sees
-    /// an encrypted, authenticated session.
+    /// STARTTLS, and TLS from the first byte, with a private CA
+    /// (`ca_file`) and a login: the server sees an encrypted, authenticated
+    /// session.
     #[tokio::test]
-    async fn starttls_with_a_private_ca_and_a_login_delivers() {
+    async fn starttls_and_tls_with_a_private_ca_and_a_login_deliver() {
         let dir = tempfile::tempdir().unwrap();
         let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
         let (ca, ca_key, cert, key) = (
@@ -401,7 +402,7 @@ mod tests {
             ca_file: None,
             ..settings
         };
-        let refused = Mailer::new(untrusted, dir.path())
+        let refused = Mailer::new(untrusted.clone(), dir.path())
             .deliver(&store, "01HQZX00000000000000UNTRST", &job(), &rendered())
             .await
             .unwrap_err();
@@ -412,6 +413,42 @@ mod tests {
             "{refused}"
         );
         assert_eq!(received(&mail, 1), 1);
+        let _ = server.kill();
+        let _ = server.wait();
+
+        // TLS from the first byte (port 465 style).
+        let wrapped = dir.path().join("wrapped");
+        let (mut server, port) = sink(
+            &wrapped,
+            &[
+                "--user",
+                "reports",
+                "--password",
+                "s3cret",
+                "--tls-cert",
+                cert.to_str().unwrap(),
+                "--tls-key",
+                key.to_str().unwrap(),
+                "--implicit-tls",
+            ],
+        );
+        let implicit = MailSection {
+            smtp_port: Some(port),
+            security: SmtpSecurity::Tls,
+            ca_file: Some(ca.clone().into()),
+            ..untrusted
+        };
+        let sent = Mailer::new(implicit, dir.path())
+            .deliver(&store, "01HQZX00000000000000WRAPPD", &job(), &rendered())
+            .await
+            .unwrap();
+        assert_eq!(sent, "smtp");
+        assert_eq!(received(&wrapped, 1), 1);
+        let envelope = std::fs::read_to_string(wrapped.join("1/envelope.txt")).unwrap();
+        assert!(
+            envelope.contains("auth True") && envelope.contains("tls True"),
+            "{envelope}"
+        );
         let _ = server.kill();
         let _ = server.wait();
     }
