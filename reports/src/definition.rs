@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::query_file::{QueryFileError, ReportQuery};
+use crate::query_file::{QueryFileError, ReportQuery, is_name};
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -293,11 +293,7 @@ fn resolve(
         field,
         reason,
     };
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if !is_name(&name) {
         return Err(fail("name", "letters, digits, '_' and '-' only".into()));
     }
     let title = entry

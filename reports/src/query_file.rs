@@ -48,6 +48,15 @@ pub struct QueryFileError {
     pub reason: String,
 }
 
+/// Whether `name` is a report's or query's name: letters, digits, `_`
+/// and `-` (it becomes part of file names).
+pub fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// The parameters a query may use.
 pub const PARAMETERS: [&str; 3] = ["period_start", "period_end", "time_zone"];
 
@@ -59,11 +68,7 @@ impl ReportQuery {
             line,
             reason,
         };
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
+        if !is_name(name) {
             return Err(fail(
                 0,
                 "a query's name is letters, digits, '_' and '-'".into(),

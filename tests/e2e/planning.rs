@@ -6,9 +6,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::support::{Server, ingest, office_log, request};
+use crate::support::{Server, ingest, office_log, request, token_entries};
 
 fn token_of(name: &str) -> String {
     format!("ql_plan_{name}")
@@ -20,21 +19,16 @@ fn config(path: &std::path::Path) {
          [[forecast.special_days]]\ndate = \"2024-03-26\"\nname = \"spring promo\"\nvolume_factor = 1.5\nqueues = [\"sales\"]\n\
          [[forecast.special_days]]\ndate = \"2024-03-27\"\nname = \"closed for moving\"\n",
     );
-    for (name, role, queues) in [
-        ("planner", "planner", ""),
-        ("viewer", "viewer", ""),
-        ("admin", "admin", ""),
-        ("sales-viewer", "viewer", "queues = [\"sales\"]\n"),
-        ("support-viewer", "viewer", "queues = [\"support\"]\n"),
-    ] {
-        let digest: String = Sha256::digest(token_of(name).as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        text.push_str(&format!(
-            "[[tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{digest}\"\n{queues}"
-        ));
-    }
+    text.push_str(&token_entries(
+        token_of,
+        &[
+            ("planner", "planner", ""),
+            ("viewer", "viewer", ""),
+            ("admin", "admin", ""),
+            ("sales-viewer", "viewer", "queues = [\"sales\"]\n"),
+            ("support-viewer", "viewer", "queues = [\"support\"]\n"),
+        ],
+    ));
     std::fs::write(path, text).unwrap();
 }
 

@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use calamine::{Data, Reader, Xlsx};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::support::{Server, ingest, office_log, request};
+use crate::support::{Server, ingest, office_log, request, token_entries};
 
 fn token_of(name: &str) -> String {
     format!("ql_rep_{name}")
@@ -96,19 +95,14 @@ impl Drop for SmtpSink {
 
 fn config(path: &Path, extra: &str) {
     let mut text = format!("version = 1\n[server]\nrequests_per_second = 0\n{extra}\n");
-    for (name, role, queues) in [
-        ("manager", "manager", ""),
-        ("viewer", "viewer", ""),
-        ("sales-manager", "manager", "queues = [\"sales\"]\n"),
-    ] {
-        let digest: String = Sha256::digest(token_of(name).as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        text.push_str(&format!(
-            "[[tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{digest}\"\n{queues}"
-        ));
-    }
+    text.push_str(&token_entries(
+        token_of,
+        &[
+            ("manager", "manager", ""),
+            ("viewer", "viewer", ""),
+            ("sales-manager", "manager", "queues = [\"sales\"]\n"),
+        ],
+    ));
     std::fs::write(path, text).unwrap();
 }
 
@@ -281,14 +275,8 @@ fn a_report_run_on_the_queue_is_mailed_once_and_reads_back_as_its_queries() {
         ),
     );
     // The admin token is added for the SQL the test compares with.
-    let digest: String = Sha256::digest(token_of("admin").as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     let mut text = std::fs::read_to_string(&toml).unwrap();
-    text.push_str(&format!(
-        "[[tokens]]\nname = \"admin\"\nrole = \"admin\"\nsha256 = \"{digest}\"\n"
-    ));
+    text.push_str(&token_entries(token_of, &[("admin", "admin", "")]));
     std::fs::write(&toml, text).unwrap();
     let server = Server::start(&lake, &log, &["--config", toml.to_str().unwrap()]);
     let port = server.port;

@@ -477,3 +477,20 @@ pub fn office_log(days: std::ops::Range<i64>, slots: std::ops::Range<i64>, heade
     lines.sort_by_key(|(t, _)| *t);
     lines.into_iter().map(|(_, l)| l + "\n").collect()
 }
+
+/// `[[tokens]]` entries of queuelake.toml: for each (name, role, extra
+/// lines such as `queues = [...]`), the token `token(name)` by its SHA-256.
+pub fn token_entries(token: impl Fn(&str) -> String, entries: &[(&str, &str, &str)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut text = String::new();
+    for (name, role, extra) in entries {
+        let digest: String = Sha256::digest(token(name).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        text.push_str(&format!(
+            "[[tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{digest}\"\n{extra}"
+        ));
+    }
+    text
+}

@@ -103,6 +103,25 @@ impl ReportJob {
     }
 }
 
+/// A job for tests: the daily summary of 2024-03-05 (UTC), as CSV, for
+/// boss@example.com.
+#[cfg(test)]
+pub(crate) fn example_job() -> ReportJob {
+    ReportJob {
+        report: "daily_queue_summary".into(),
+        window: Window {
+            label: "2024-03-05".into(),
+            start: "2024-03-05T00:00:00Z".parse().expect("an instant"),
+            end: "2024-03-06T00:00:00Z".parse().expect("an instant"),
+            time_zone: "UTC".into(),
+        },
+        queues: Vec::new(),
+        formats: vec![Format::Csv],
+        recipients: vec!["boss@example.com".into()],
+        requested_by: "test".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,17 +129,8 @@ mod tests {
     #[test]
     fn output_paths_are_deterministic_and_safe() {
         let job = ReportJob {
-            report: "daily_queue_summary".into(),
-            window: Window {
-                label: "2024-03-05".into(),
-                start: "2024-03-05T00:00:00Z".parse().unwrap(),
-                end: "2024-03-06T00:00:00Z".parse().unwrap(),
-                time_zone: "UTC".into(),
-            },
             queues: vec!["support".into(), "../sales".into()],
-            formats: vec![Format::Xlsx],
-            recipients: Vec::new(),
-            requested_by: "schedule".into(),
+            ..example_job()
         };
         assert_eq!(
             job.stem(),

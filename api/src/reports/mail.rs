@@ -208,7 +208,6 @@ mod tests {
     use std::process::{Command, Stdio};
 
     use queuelake_reports::definition::Format;
-    use queuelake_reports::period::Window;
 
     use super::*;
     use crate::reports::runner::OutputFile;
@@ -237,19 +236,7 @@ mod tests {
     }
 
     fn job() -> ReportJob {
-        ReportJob {
-            report: "daily_queue_summary".into(),
-            window: Window {
-                label: "2024-03-05".into(),
-                start: "2024-03-05T00:00:00Z".parse().unwrap(),
-                end: "2024-03-06T00:00:00Z".parse().unwrap(),
-                time_zone: "UTC".into(),
-            },
-            queues: Vec::new(),
-            formats: vec![Format::Csv],
-            recipients: vec!["boss@example.com".into()],
-            requested_by: "test".into(),
-        }
+        crate::reports::job::example_job()
     }
 
     fn rendered() -> Rendered {
@@ -363,19 +350,18 @@ mod tests {
         let cert = std::path::PathBuf::from(cert);
         let key = std::path::PathBuf::from(key);
         let mail = dir.path().join("mail");
-        let (mut server, port) = sink(
-            &mail,
-            &[
-                "--user",
-                "reports",
-                "--password",
-                "s3cret",
-                "--tls-cert",
-                cert.to_str().unwrap(),
-                "--tls-key",
-                key.to_str().unwrap(),
-            ],
-        );
+        // The sink wants the login and serves the certificate.
+        let secured = [
+            "--user",
+            "reports",
+            "--password",
+            "s3cret",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ];
+        let (mut server, port) = sink(&mail, &secured);
         let store = JobStore::open(None, dir.path(), "test").await.unwrap();
         let settings = MailSection {
             smtp_host: Some("localhost".into()),
@@ -418,20 +404,7 @@ mod tests {
 
         // TLS from the first byte (port 465 style).
         let wrapped = dir.path().join("wrapped");
-        let (mut server, port) = sink(
-            &wrapped,
-            &[
-                "--user",
-                "reports",
-                "--password",
-                "s3cret",
-                "--tls-cert",
-                cert.to_str().unwrap(),
-                "--tls-key",
-                key.to_str().unwrap(),
-                "--implicit-tls",
-            ],
-        );
+        let (mut server, port) = sink(&wrapped, &[&secured[..], &["--implicit-tls"]].concat());
         let implicit = MailSection {
             smtp_port: Some(port),
             security: SmtpSecurity::Tls,

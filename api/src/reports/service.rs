@@ -231,41 +231,36 @@ impl Reports {
         };
         tracing::info!(worker = %self.worker_id, store = self.store.kind(), "report worker started");
         let queue = self.store.queue();
+        // The two stores are different types; the worker is the same.
+        macro_rules! run_worker {
+            ($backend:expr) => {
+                WorkerBuilder::new(self.worker_id.clone())
+                    .backend($backend.poll_with_strategy(poll))
+                    .concurrency(self.jobs.concurrency)
+                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
+                    .data(context)
+                    .build(worker_task)
+                    .run_until(stopped(shutdown))
+                    .await?
+            };
+        }
         match self.store.db() {
-            JobDb::Sqlite(pool) => {
-                let config = apalis_sqlite::Config::default()
-                    .queue(queue)
-                    .heartbeat_interval(heartbeat)
-                    .batch_size(self.jobs.concurrency);
-                let backend = SqliteStorage::<ReportJob>::new(pool)
-                    .with_config(config)
-                    .poll_with_strategy(poll);
-                WorkerBuilder::new(self.worker_id.clone())
-                    .backend(backend)
-                    .concurrency(self.jobs.concurrency)
-                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
-                    .data(context)
-                    .build(worker_task)
-                    .run_until(stopped(shutdown))
-                    .await?;
-            }
-            JobDb::Postgres(pool) => {
-                let config = apalis_postgres::Config::default()
-                    .queue(queue)
-                    .heartbeat_interval(heartbeat)
-                    .batch_size(self.jobs.concurrency);
-                let backend = PostgresStorage::<ReportJob>::new(pool)
-                    .with_config(config)
-                    .poll_with_strategy(poll);
-                WorkerBuilder::new(self.worker_id.clone())
-                    .backend(backend)
-                    .concurrency(self.jobs.concurrency)
-                    .retry(RetryPolicy::retries(retries).with_backoff(backoff))
-                    .data(context)
-                    .build(worker_task)
-                    .run_until(stopped(shutdown))
-                    .await?;
-            }
+            JobDb::Sqlite(pool) => run_worker!(
+                SqliteStorage::<ReportJob>::new(pool).with_config(
+                    apalis_sqlite::Config::default()
+                        .queue(queue)
+                        .heartbeat_interval(heartbeat)
+                        .batch_size(self.jobs.concurrency)
+                )
+            ),
+            JobDb::Postgres(pool) => run_worker!(
+                PostgresStorage::<ReportJob>::new(pool).with_config(
+                    apalis_postgres::Config::default()
+                        .queue(queue)
+                        .heartbeat_interval(heartbeat)
+                        .batch_size(self.jobs.concurrency)
+                )
+            ),
         }
         Ok(())
     }

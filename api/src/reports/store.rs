@@ -121,6 +121,24 @@ const PG_DELIVERIES: &str = "CREATE TABLE IF NOT EXISTS queuelake_report_deliver
     message_id TEXT NOT NULL,
     delivered_at TIMESTAMPTZ NOT NULL DEFAULT now())";
 
+/// A jobs-table row of either store (the queries give both the same
+/// columns and types; the row types differ, hence a macro).
+macro_rules! raw_job {
+    ($row:expr) => {
+        RawJob {
+            id: $row.get("id"),
+            status: $row.get("status"),
+            attempts: $row.get("attempts"),
+            max_attempts: $row.get("max_attempts"),
+            run_at: $row.get("run_at"),
+            done_at: $row.get("done_at"),
+            lock_by: $row.get("lock_by"),
+            last_result: $row.get("last_result"),
+            job: $row.get("job"),
+        }
+    };
+}
+
 /// A delivery recorded for a job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
@@ -286,17 +304,7 @@ impl JobStore {
                     .fetch_all(pool)
                     .await?
                     .iter()
-                    .map(|row| RawJob {
-                        id: row.get("id"),
-                        status: row.get("status"),
-                        attempts: row.get("attempts"),
-                        max_attempts: row.get("max_attempts"),
-                        run_at: row.get::<Option<i64>, _>("run_at"),
-                        done_at: row.get::<Option<i64>, _>("done_at"),
-                        lock_by: row.get("lock_by"),
-                        last_result: row.get("last_result"),
-                        job: row.get("job"),
-                    })
+                    .map(|row| raw_job!(row))
                     .collect()
             }
             JobDb::Postgres(pool) => {
@@ -314,17 +322,7 @@ impl JobStore {
                     .fetch_all(pool)
                     .await?
                     .iter()
-                    .map(|row| RawJob {
-                        id: row.get("id"),
-                        status: row.get("status"),
-                        attempts: row.get("attempts"),
-                        max_attempts: row.get("max_attempts"),
-                        run_at: row.get("run_at"),
-                        done_at: row.get("done_at"),
-                        lock_by: row.get("lock_by"),
-                        last_result: row.get("last_result"),
-                        job: row.get("job"),
-                    })
+                    .map(|row| raw_job!(row))
                     .collect()
             }
         };
@@ -468,23 +466,15 @@ impl RawJob {
 #[cfg(test)]
 mod tests {
     use queuelake_reports::definition::Format;
-    use queuelake_reports::period::Window;
 
     use super::*;
 
     fn job(report: &str) -> ReportJob {
         ReportJob {
             report: report.into(),
-            window: Window {
-                label: "2024-03-05".into(),
-                start: "2024-03-05T00:00:00Z".parse().unwrap(),
-                end: "2024-03-06T00:00:00Z".parse().unwrap(),
-                time_zone: "UTC".into(),
-            },
             queues: vec!["sales".into()],
             formats: vec![Format::Pdf],
-            recipients: vec!["boss@example.com".into()],
-            requested_by: "test".into(),
+            ..crate::reports::job::example_job()
         }
     }
 

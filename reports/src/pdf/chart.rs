@@ -85,6 +85,12 @@ pub fn nice_axis(max: f64) -> (f64, f64) {
     ((max / step).ceil() * step, step)
 }
 
+/// The gridline values: 0, step, … up to the axis maximum.
+fn ticks(axis_max: f64, step: f64) -> impl Iterator<Item = f64> {
+    let n = (axis_max / step + 1e-6).floor() as usize;
+    (0..=n).map(move |i| i as f64 * step)
+}
+
 fn axis_label(value: f64, ratio: bool) -> String {
     if ratio {
         format!("{:.0} %", value * 100.0)
@@ -128,8 +134,7 @@ fn line_chart(
     let mut ops = Vec::new();
     legend(&mut ops, data, right);
     let y_of = |v: f64| bottom - ((v / axis_max) as f32) * (bottom - top);
-    let mut tick = 0.0;
-    while tick <= axis_max + step * 1e-6 {
+    for tick in ticks(axis_max, step) {
         let y = y_of(tick);
         ops.push(Op::Rect {
             x: left,
@@ -146,7 +151,6 @@ fn line_chart(
             MUTED,
             &axis_label(tick, ratio),
         ));
-        tick += step;
     }
     let n = labels.len();
     let x_of = |i: usize| {
@@ -231,8 +235,7 @@ fn bar_chart(
     let x_of = |v: f64| left + ((v.max(0.0) / axis_max) as f32) * (right - left);
     let mut ops = Vec::new();
     legend(&mut ops, data, right);
-    let mut tick = 0.0;
-    while tick <= axis_max + step * 1e-6 {
+    for tick in ticks(axis_max, step) {
         let x = x_of(tick);
         ops.push(Op::Rect {
             x,
@@ -250,7 +253,6 @@ fn bar_chart(
             MUTED,
             label,
         ));
-        tick += step;
     }
     for (r, label) in labels.iter().take(rows).enumerate() {
         let y = top + band * r as f32 + 3.0;

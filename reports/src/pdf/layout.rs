@@ -182,35 +182,24 @@ fn section_ops(pages: &mut Pages, section: &Section<'_>, tz: Tz) -> Result<(), R
     pages.y += 8.0;
     pages.push(text(MARGIN, pages.y, 12.5, true, INK, section.title));
     pages.y += 10.0;
-    let Some(schema) = section.batches.first().map(|b| b.schema()) else {
-        pages.y += 6.0;
-        pages.push(text(
-            MARGIN,
-            pages.y,
-            9.0,
-            false,
-            MUTED,
-            "No rows for this period.",
-        ));
-        pages.y += 12.0;
-        return Ok(());
+    let columns = values::columns(section.batches)?;
+    let schema = match section.batches.first() {
+        Some(batch) if columns.first().is_some_and(|c| !c.is_empty()) => batch.schema(),
+        _ => {
+            pages.y += 6.0;
+            pages.push(text(
+                MARGIN,
+                pages.y,
+                9.0,
+                false,
+                MUTED,
+                "No rows for this period.",
+            ));
+            pages.y += 12.0;
+            return Ok(());
+        }
     };
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    let columns = values::columns(section.batches)?;
-    let rows = columns.first().map_or(0, Vec::len);
-    if rows == 0 {
-        pages.y += 6.0;
-        pages.push(text(
-            MARGIN,
-            pages.y,
-            9.0,
-            false,
-            MUTED,
-            "No rows for this period.",
-        ));
-        pages.y += 12.0;
-        return Ok(());
-    }
     if section.presentation == Presentation::Summary {
         tiles(pages, &names, &columns, tz);
         return Ok(());
