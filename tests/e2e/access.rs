@@ -160,6 +160,32 @@ const ROUTES: &[(&str, &str, &str, [u16; 6])] = &[
         [200, 200, 200, 200, 403, 200],
     ),
     ("GET", "/api/v1/me", "", [200; 6]),
+    // What the dashboards read: every human role.
+    (
+        "GET",
+        "/api/v1/intervals",
+        "",
+        [200, 200, 200, 200, 403, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/forecasts",
+        "",
+        [200, 200, 200, 200, 403, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/staffing",
+        "",
+        [200, 200, 200, 200, 403, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/schedules",
+        "",
+        [200, 200, 200, 200, 403, 200],
+    ),
+    ("GET", "/api/v1/pacing", "", [200, 200, 200, 200, 403, 200]),
     // Planning: planners write runs, every human role reads them. The
     // bodies and ids are wrong on purpose: a permitted role gets past the
     // guard to the handler's answer (422, 404).

@@ -5,34 +5,17 @@
 
 use std::time::Duration;
 
-use queuelake_ingest::emulator::{AmiCredentials, Emulator, EmulatorConfig};
-use queuelake_scheduler::sim::{Millis, demo_config};
 use serde_json::Value;
 
-use crate::support::{Server, runtime};
+use crate::support::{EMULATED_LIVE_FROM as LIVE_FROM, Server, emulated_pbx, runtime};
 
-/// 2024-03-06 10:00 UTC, a Wednesday morning.
-const LIVE_FROM: Millis = 1_709_719_200_000;
 const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
 fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
-    let mut emulator = rt.block_on(async {
-        let mut config = EmulatorConfig::new(demo_config(3), dir.path().join("queue_log"));
-        config.live_from = Some(LIVE_FROM);
-        config.speed = 10.0;
-        config.history_days = 1;
-        config.ami = Some((
-            "127.0.0.1:0".parse().unwrap(),
-            AmiCredentials {
-                username: "ql".into(),
-                secret: "pw".into(),
-            },
-        ));
-        Emulator::start(config).await.unwrap()
-    });
+    let mut emulator = emulated_pbx(&rt, dir.path(), 3, 1);
     let address = emulator.ami_address().unwrap().to_string();
     let lake = dir.path().join("lake");
     // The sources from the configuration file (MD5 login by default).

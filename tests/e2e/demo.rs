@@ -57,6 +57,19 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
     let get = |path: &str| request(port, "GET", path, Some(&token), "");
     let listening = spawned.elapsed();
     assert!(printed.contains("/api/v1/live/queues"), "{printed}");
+    // The dashboards, with the token in the address's fragment.
+    assert!(
+        printed.contains(&format!(
+            "dashboards: http://127.0.0.1:{port}/#token={token}"
+        )),
+        "{printed}"
+    );
+    let (status, page) = request(port, "GET", "/", None, "");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<script type=\"module\" src=\"/ui/app.js\">"),
+        "{page}"
+    );
     // Auth is on: without the token, 401.
     assert_eq!(request(port, "GET", "/api/v1/live/queues", None, "").0, 401);
 

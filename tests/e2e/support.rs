@@ -494,3 +494,36 @@ pub fn token_entries(token: impl Fn(&str) -> String, entries: &[(&str, &str, &st
     }
     text
 }
+
+/// The emulated demo contact center (simulation seed `seed`): `history_days`
+/// of rotated queue_log history, then live from 2024-03-06 10:00 UTC (a
+/// Wednesday morning) at 10× speed, with AMI on a free port for user `ql`,
+/// secret `pw`; its queue_log is `<dir>/queue_log`.
+pub fn emulated_pbx(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    seed: u64,
+    history_days: u32,
+) -> queuelake_ingest::emulator::Emulator {
+    use queuelake_ingest::emulator::{AmiCredentials, Emulator, EmulatorConfig};
+    rt.block_on(async {
+        let mut config = EmulatorConfig::new(
+            queuelake_scheduler::sim::demo_config(seed),
+            dir.join("queue_log"),
+        );
+        config.live_from = Some(EMULATED_LIVE_FROM);
+        config.speed = 10.0;
+        config.history_days = history_days;
+        config.ami = Some((
+            "127.0.0.1:0".parse().unwrap(),
+            AmiCredentials {
+                username: "ql".into(),
+                secret: "pw".into(),
+            },
+        ));
+        Emulator::start(config).await.unwrap()
+    })
+}
+
+/// When [`emulated_pbx`] goes live: 2024-03-06 10:00 UTC.
+pub const EMULATED_LIVE_FROM: i64 = 1_709_719_200_000;

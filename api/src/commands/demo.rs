@@ -166,6 +166,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 staffing.run_id
             )?;
         }
+        writeln!(out, "dashboards: http://{address}/#token={token}")?;
         writeln!(out, "API description: http://{address}/api/v1/docs/")?;
         writeln!(out, "listening on http://{address}")?;
         writeln!(out, "Ctrl-C stops everything")?;

@@ -239,6 +239,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let Some(address) = service.postgres_address() {
             writeln!(out, "postgres wire on {address}")?;
         }
+        writeln!(out, "dashboards: http://{}/", service.address())?;
         writeln!(out, "listening on http://{}", service.address())?;
         out.flush()?;
     }

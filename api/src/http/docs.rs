@@ -20,7 +20,7 @@ use super::error::{AppError, Problem};
 #[openapi(
     info(
         title = "queuelake",
-        description = "Asterisk contact-center analytics: SQL over the lake, live state, and (as they land) forecasts, staffing, schedules, pacing and reports. Every route but /healthz and /readyz needs `Authorization: Bearer <token>`; errors are RFC 9457 problem documents."
+        description = "Asterisk contact-center analytics: SQL over the lake, live state, interval KPIs, forecasts, staffing, schedules, pacing and reports (the dashboards at / use these routes). Every route but /healthz and /readyz needs `Authorization: Bearer <token>`; errors are RFC 9457 problem documents."
     ),
     paths(
         super::sql,
@@ -28,6 +28,11 @@ use super::error::{AppError, Problem};
         super::live::queues,
         super::live::campaigns,
         super::live::stream,
+        super::intervals::intervals,
+        super::run_lists::forecasts,
+        super::run_lists::staffing,
+        super::schedules::list,
+        super::pacing::overview,
         super::metrics::metrics,
         super::plans::create_forecast,
         super::plans::get_forecast,

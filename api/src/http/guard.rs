@@ -4,7 +4,8 @@
 //! has the route's permission ([`crate::auth::role`]). A route missing
 //! from the table is refused (fail closed). The caller reaches handlers as
 //! an `Extension<Arc<Principal>>`. Routes registered outside this layer
-//! (`/healthz`, `/readyz`, the docs page's static assets) are open.
+//! (`/healthz`, `/readyz`, the docs page's and the dashboards' static
+//! assets, which hold no data) are open.
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub const PROTECTED: &[(Method, &str, Permission)] = &[
     (Method::GET, "/api/v1/live/campaigns", Permission::Read),
     (Method::GET, "/api/v1/live/stream", Permission::Read),
     (Method::GET, "/api/v1/me", Permission::ApiDocs),
+    (Method::GET, "/api/v1/intervals", Permission::Read),
+    (Method::GET, "/api/v1/forecasts", Permission::Read),
     (Method::POST, "/api/v1/forecasts", Permission::Plan),
     (Method::GET, "/api/v1/forecasts/{run}", Permission::Read),
     (
@@ -32,8 +35,10 @@ pub const PROTECTED: &[(Method, &str, Permission)] = &[
         "/api/v1/forecasts/{run}/accuracy",
         Permission::Read,
     ),
+    (Method::GET, "/api/v1/staffing", Permission::Read),
     (Method::POST, "/api/v1/staffing", Permission::Plan),
     (Method::GET, "/api/v1/staffing/{run}", Permission::Read),
+    (Method::GET, "/api/v1/schedules", Permission::Read),
     (Method::POST, "/api/v1/schedules", Permission::Plan),
     (Method::GET, "/api/v1/schedules/{id}", Permission::Read),
     (
@@ -46,6 +51,7 @@ pub const PROTECTED: &[(Method, &str, Permission)] = &[
         "/api/v1/schedules/{id}/publish",
         Permission::Plan,
     ),
+    (Method::GET, "/api/v1/pacing", Permission::Read),
     (Method::GET, "/api/v1/pacing/{campaign}", Permission::Pacing),
     (
         Method::GET,

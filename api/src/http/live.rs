@@ -15,11 +15,12 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::Stream;
 use queuelake_ami::live::{CampaignNow, QueueNow};
 use queuelake_engine::session::QueryEngine;
 use queuelake_ingest::ami::feed::{ConnectionStatus, LiveFeed};
+use queuelake_scheduler::staffing::Target;
 use serde::Serialize;
 
 use super::{AppError, AppState};
@@ -100,10 +101,35 @@ impl LiveSource {
     }
 }
 
+impl LiveSource {
+    /// The contact center's date on the PBX clock now.
+    pub fn today(&self) -> NaiveDate {
+        local_date(self.time_zone, self.pbx_now())
+    }
+
+    /// The UTC instants that bound the local day `date`.
+    pub fn day_bounds(&self, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+        date_bounds(self.time_zone, date)
+    }
+
+    /// The contact center's time zone.
+    pub fn time_zone(&self) -> &'static str {
+        self.time_zone.name()
+    }
+}
+
+fn local_date(tz: chrono_tz::Tz, now: f64) -> NaiveDate {
+    let utc = DateTime::<Utc>::from_timestamp(now.floor() as i64, 0).unwrap_or_default();
+    utc.with_timezone(&tz).date_naive()
+}
+
 /// The UTC instants that bound the local day containing `now`.
 fn local_day(tz: chrono_tz::Tz, now: f64) -> (DateTime<Utc>, DateTime<Utc>) {
-    let utc = DateTime::<Utc>::from_timestamp(now.floor() as i64, 0).unwrap_or_default();
-    let date = utc.with_timezone(&tz).date_naive();
+    date_bounds(tz, local_date(tz, now))
+}
+
+/// The UTC instants that bound the local day `date`.
+fn date_bounds(tz: chrono_tz::Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let midnight = |d: chrono::NaiveDate| {
         let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
         // A DST jump at midnight: take the earliest valid instant.
@@ -271,6 +297,9 @@ pub struct QueuesView {
     pbx_time: String,
     /// The AMI connection.
     ami: AmiView,
+    /// The service-level goal (a share, from `[staffing] target` such as
+    /// 80/20); absent when the target is an ASA.
+    service_level_target: Option<f64>,
     /// Every queue known (live or with calls today), by name.
     queues: Vec<QueueView>,
 }
@@ -338,9 +367,14 @@ async fn queues_view(state: &AppState, scope: &Scope) -> QueuesView {
             longest_wait_s: q.longest_wait_s,
         })
         .collect();
+    let service_level_target = match state.planner.settings().staffing.target {
+        Target::ServiceLevel { share, .. } => Some(share),
+        Target::Asa { .. } => None,
+    };
     QueuesView {
         pbx_time: rfc3339(now),
         ami,
+        service_level_target,
         queues,
     }
 }

@@ -12,16 +12,22 @@
 //! - [`sql_errors`]: whose fault a SQL error is, and where.
 //! - [`limits`]: per-token rate limits and query slots.
 //! - [`live`]: live state of queues and campaigns (JSON and SSE).
+//! - [`intervals`]: a day's interval KPIs per queue (for dashboards).
 //! - [`metrics`]: Prometheus `/metrics`.
 //! - [`plans`]: forecast and staffing runs.
+//! - [`run_lists`]: the stored forecast and staffing runs, newest first.
 //! - [`schedules`]: schedule drafts, edits and publication.
-//! - [`pacing`]: dialer pacing decisions (JSON and SSE).
+//! - [`pacing`]: dialer pacing decisions (JSON and SSE), and every
+//!   campaign's for people.
 //! - [`reports`]: report list, runs, job status and history, downloads.
 //! - [`docs`]: the OpenAPI description and its offline docs page.
+//! - [`dashboards`]: the web UI's files (`dashboards/`), compiled in.
 
+pub mod dashboards;
 pub mod docs;
 pub mod error;
 pub mod guard;
+pub mod intervals;
 pub mod json;
 pub mod limits;
 pub mod live;
@@ -30,6 +36,7 @@ pub mod pacing;
 pub mod plans;
 pub mod reports;
 pub mod request;
+pub mod run_lists;
 pub mod schedules;
 pub mod sql_errors;
 
@@ -86,18 +93,29 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/v1/live/campaigns", get(live::campaigns))
         .route("/api/v1/live/stream", get(live::stream))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/forecasts", post(plans::create_forecast))
+        .route("/api/v1/intervals", get(intervals::intervals))
+        .route(
+            "/api/v1/forecasts",
+            get(run_lists::forecasts).post(plans::create_forecast),
+        )
         .route("/api/v1/forecasts/{run}", get(plans::get_forecast))
         .route(
             "/api/v1/forecasts/{run}/accuracy",
             get(plans::forecast_accuracy),
         )
-        .route("/api/v1/staffing", post(plans::create_staffing))
+        .route(
+            "/api/v1/staffing",
+            get(run_lists::staffing).post(plans::create_staffing),
+        )
         .route("/api/v1/staffing/{run}", get(plans::get_staffing))
-        .route("/api/v1/schedules", post(schedules::create))
+        .route(
+            "/api/v1/schedules",
+            get(schedules::list).post(schedules::create),
+        )
         .route("/api/v1/schedules/{id}", get(schedules::get))
         .route("/api/v1/schedules/{id}/edits", post(schedules::edit))
         .route("/api/v1/schedules/{id}/publish", post(schedules::publish))
+        .route("/api/v1/pacing", get(pacing::overview))
         .route("/api/v1/pacing/{campaign}", get(pacing::pacing))
         .route("/api/v1/pacing/{campaign}/stream", get(pacing::stream))
         .route("/api/v1/reports", get(reports::list))
@@ -118,6 +136,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .merge(protected)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/", get(dashboards::index))
+        .route("/ui/{*file}", get(dashboards::asset))
         .route("/api/v1/docs", get(docs::docs_root))
         .route("/api/v1/docs/", get(docs::docs_file))
         .route("/api/v1/docs/{*file}", get(docs::docs_file))
@@ -163,6 +183,8 @@ pub struct Me {
     queues: Option<Vec<String>>,
     /// Campaigns it may see (absent: all).
     campaigns: Option<Vec<String>>,
+    /// The contact center's time zone (days and intervals follow it).
+    time_zone: String,
 }
 
 /// `GET /api/v1/me`: who the token is, its role and scope.
@@ -177,7 +199,10 @@ pub struct Me {
         (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn me(Extension(principal): Extension<Arc<Principal>>) -> Json<Me> {
+pub async fn me(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Json<Me> {
     use queuelake_engine::scope::Scope;
     let (queues, campaigns) = match &principal.scope {
         Scope::All => (None, None),
@@ -191,6 +216,7 @@ pub async fn me(Extension(principal): Extension<Arc<Principal>>) -> Json<Me> {
         role: principal.role,
         queues,
         campaigns,
+        time_zone: state.live.time_zone().to_owned(),
     })
 }
 

@@ -1,6 +1,8 @@
 //! `GET /api/v1/pacing/{campaign}` (and its SSE stream): how many calls a
 //! dialer should place now. Cheap: the estimates are refreshed in the
 //! background, so a request reads the live floor, decides and records.
+//! `GET /api/v1/pacing` shows every campaign's decision to people
+//! without recording it.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -172,6 +174,37 @@ pub async fn pacing(
     let campaign = campaign_of(campaign)?;
     check_scope(&principal, &campaign)?;
     Ok(Json(view(&state.pacing.decide(&campaign)?)))
+}
+
+/// `GET /api/v1/pacing`: every campaign the token sees with the decision
+/// a dialer would get now (not recorded: `pacing_decisions` keeps what
+/// dialers were served). For people: any role that reads dashboards.
+#[utoipa::path(
+    get,
+    path = "/api/v1/pacing",
+    tag = "pacing",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The campaigns, by name", body = Vec<PacingView>),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's role may not read dashboards", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn overview(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Json<Vec<PacingView>> {
+    Json(
+        state
+            .pacing
+            .known()
+            .iter()
+            .filter(|c| principal.scope.allows_campaign(c))
+            .filter_map(|c| state.pacing.preview(c).ok())
+            .map(|paced| view(&paced))
+            .collect(),
+    )
 }
 
 /// `GET /api/v1/pacing/{campaign}/stream`: the decision every second, as

@@ -255,6 +255,57 @@ pub async fn create(
         .into_response())
 }
 
+/// One schedule in the list.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ScheduleSummary {
+    /// Its id.
+    id: String,
+    /// The team's queues.
+    queues: Vec<String>,
+    /// Monday 00:00 of its week.
+    week_start: String,
+    /// The staffing run it covers.
+    staffing_run: Option<String>,
+    /// Versions published so far.
+    published_versions: i64,
+    /// Totals as the shifts stand.
+    totals: Totals,
+}
+
+/// `GET /api/v1/schedules`: the schedules whose team the token sees,
+/// newest week first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/schedules",
+    tag = "scheduling",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The schedules", body = Vec<ScheduleSummary>),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's role may not read plans", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The token's rate is exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Arc<Principal>>,
+) -> Result<Json<Vec<ScheduleSummary>>, AppError> {
+    let drafts = state.scheduling.list(&principal.scope)?;
+    Ok(Json(
+        drafts
+            .into_iter()
+            .map(|d| ScheduleSummary {
+                totals: d.totals(),
+                week_start: rfc3339(d.week_start_us),
+                id: d.id,
+                queues: d.queues,
+                staffing_run: d.staffing_run_id,
+                published_versions: d.published_versions,
+            })
+            .collect(),
+    ))
+}
+
 /// `GET /api/v1/schedules/{id}`: a draft with its shifts and coverage.
 #[utoipa::path(
     get,

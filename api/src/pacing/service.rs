@@ -132,8 +132,8 @@ impl Pacing {
         }
     }
 
-    /// Campaigns configured or seen on the PBX.
-    fn known(&self) -> Vec<String> {
+    /// Campaigns configured or seen on the PBX, by name.
+    pub fn known(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .settings
             .campaigns
@@ -152,6 +152,15 @@ impl Pacing {
 
     /// The decision for `campaign` now; recorded.
     pub fn decide(&self, campaign: &str) -> Result<Paced, PacingError> {
+        let paced = self.preview(campaign)?;
+        self.record(&paced);
+        Ok(paced)
+    }
+
+    /// The decision the dialer would get for `campaign` now, not recorded
+    /// (what people look at on a dashboard; `pacing_decisions` holds only
+    /// what dialers were served).
+    pub fn preview(&self, campaign: &str) -> Result<Paced, PacingError> {
         let settings = self.settings.campaign(campaign);
         let configured = self.settings.campaigns.iter().any(|c| c.name == campaign);
         let mut floor = Floor::default();
@@ -201,15 +210,13 @@ impl Pacing {
         let mode = settings.mode().unwrap_or(Mode::Progressive);
         let decision = decide(mode, &floor, &estimates.rates, &budget, &settings.caps());
         let decided_at_s = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
-        let paced = Paced {
+        Ok(Paced {
             settings,
             floor,
             estimates,
             decision,
             decided_at_s,
-        };
-        self.record(&paced);
-        Ok(paced)
+        })
     }
 
     fn record(&self, paced: &Paced) {

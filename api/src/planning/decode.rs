@@ -10,23 +10,26 @@ use queuelake_engine::plans::{BacktestScores, ForecastRow, StaffingRow};
 
 /// Typed access to one row of a batch; a NULL or mistyped cell reads as
 /// `None` (the planning tables' non-null columns never are).
-struct Cells<'a> {
+pub struct Cells<'a> {
     batch: &'a RecordBatch,
     row: usize,
 }
 
 impl Cells<'_> {
-    fn text(&self, column: usize) -> Option<String> {
+    /// A UTF-8 cell.
+    pub fn text(&self, column: usize) -> Option<String> {
         let c = self.batch.column(column).as_string_opt::<i32>()?;
         c.is_valid(self.row).then(|| c.value(self.row).to_owned())
     }
 
-    fn int(&self, column: usize) -> Option<i64> {
+    /// An `Int64` cell.
+    pub fn int(&self, column: usize) -> Option<i64> {
         let c = self.batch.column(column).as_primitive_opt::<Int64Type>()?;
         c.is_valid(self.row).then(|| c.value(self.row))
     }
 
-    fn float(&self, column: usize) -> Option<f64> {
+    /// A `Float64` cell.
+    pub fn float(&self, column: usize) -> Option<f64> {
         let c = self
             .batch
             .column(column)
@@ -35,7 +38,8 @@ impl Cells<'_> {
     }
 }
 
-fn rows<T>(batches: &[RecordBatch], read: impl Fn(&Cells<'_>) -> Option<T>) -> Vec<T> {
+/// Each row of `batches` that `read` makes a value of.
+pub fn rows<T>(batches: &[RecordBatch], read: impl Fn(&Cells<'_>) -> Option<T>) -> Vec<T> {
     batches
         .iter()
         .flat_map(|batch| (0..batch.num_rows()).map(move |row| Cells { batch, row }))
@@ -98,4 +102,19 @@ pub fn offered(batches: &[RecordBatch]) -> BTreeMap<(String, i64), f64> {
     rows(batches, |c| Some(((c.text(0)?, c.int(1)?), c.float(2)?)))
         .into_iter()
         .collect()
+}
+
+/// One run of `forecasts` or `staffing` per queue (columns as
+/// `runs::list_runs` selects them).
+pub fn run_queue_rows(batches: &[RecordBatch]) -> Vec<super::runs::RunQueueRow> {
+    rows(batches, |c| {
+        Some(super::runs::RunQueueRow {
+            run_id: c.text(0)?,
+            forecast_run_id: c.text(1),
+            queue: c.text(2)?,
+            created_at_us: c.int(3)?,
+            first_interval_us: c.int(4)?,
+            last_interval_us: c.int(5)?,
+        })
+    })
 }

@@ -443,6 +443,54 @@ pub fn valid_run_id(kind: &str, id: &str) -> bool {
         })
 }
 
+/// A stored run's rows for one queue, summed up for listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunQueueRow {
+    /// The run.
+    pub run_id: String,
+    /// The forecast run a staffing run staffs.
+    pub forecast_run_id: Option<String>,
+    /// The queue.
+    pub queue: String,
+    /// When the run was made (µs).
+    pub created_at_us: i64,
+    /// Its first interval (µs).
+    pub first_interval_us: i64,
+    /// Its last interval (µs).
+    pub last_interval_us: i64,
+}
+
+/// Which table of runs to list.
+#[derive(Debug, Clone, Copy)]
+pub enum RunKind {
+    /// `forecasts`.
+    Forecast,
+    /// `staffing`.
+    Staffing,
+}
+
+/// Every stored run of `kind` the session's scope shows, one row per run
+/// and queue, newest run first.
+pub async fn list_runs(
+    engine: &QueryEngine,
+    kind: RunKind,
+) -> Result<Vec<RunQueueRow>, PlanningError> {
+    let (table, forecast_run) = match kind {
+        RunKind::Forecast => ("forecasts", "CAST(NULL AS VARCHAR)"),
+        RunKind::Staffing => ("staffing", "forecast_run_id"),
+    };
+    let result = engine
+        .query(&format!(
+            "SELECT run_id, {forecast_run} AS forecast_run_id, queue, \
+             CAST(MIN(created_at) AS BIGINT) AS created_us, \
+             CAST(MIN(interval_start) AS BIGINT), CAST(MAX(interval_start) AS BIGINT) \
+             FROM {table} GROUP BY run_id, {forecast_run}, queue \
+             ORDER BY created_us DESC, run_id, queue"
+        ))
+        .await?;
+    Ok(super::decode::run_queue_rows(&result.batches))
+}
+
 /// The rows of a stored forecast run, by queue and interval.
 pub async fn read_forecast(
     engine: &QueryEngine,

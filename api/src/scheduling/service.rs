@@ -248,6 +248,19 @@ impl Scheduling {
         Ok(draft)
     }
 
+    /// The drafts whose team `scope` covers, newest week first.
+    pub fn list(
+        &self,
+        scope: &queuelake_engine::scope::Scope,
+    ) -> Result<Vec<Draft>, ScheduleError> {
+        Ok(self
+            .drafts
+            .list()?
+            .into_iter()
+            .filter(|d| d.queues.iter().all(|q| scope.allows_queue(q)))
+            .collect())
+    }
+
     /// Applies edits in order, all or none.
     pub async fn edit(
         &self,
