@@ -15,7 +15,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Server, emulated_pbx, ingest, request, runtime, token_entries};
+use crate::support::{Server, emulated_pbx, ingest, json_call, request, runtime, token_entries};
 
 /// A day of the history (the emulated floor goes live the next morning).
 const PAST_DAY: &str = "2024-03-05";
@@ -26,11 +26,7 @@ fn token_of(name: &str) -> String {
 }
 
 fn call(port: u16, method: &str, path: &str, who: &str, body: &str) -> (u16, Value) {
-    let (status, text) = request(port, method, path, Some(&token_of(who)), body);
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    json_call(port, method, path, &token_of(who), body)
 }
 
 /// Where screenshots go: `<target>/dashboards/` (the target folder is the

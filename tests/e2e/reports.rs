@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use calamine::{Data, Reader, Xlsx};
 use serde_json::Value;
 
-use crate::support::{Server, ingest, office_log, request, token_entries};
+use crate::support::{Server, ingest, json_call, office_log, request, token_entries};
 
 fn token_of(name: &str) -> String {
     format!("ql_rep_{name}")
@@ -107,9 +107,7 @@ fn config(path: &Path, extra: &str) {
 }
 
 fn call(port: u16, method: &str, path: &str, who: &str, body: &str) -> (u16, Value) {
-    let (status, text) = request(port, method, path, Some(&token_of(who)), body);
-    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, value)
+    json_call(port, method, path, &token_of(who), body)
 }
 
 /// Polls a job until its status is one of `until`; returns the job.

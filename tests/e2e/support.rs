@@ -527,3 +527,11 @@ pub fn emulated_pbx(
 
 /// When [`emulated_pbx`] goes live: 2024-03-06 10:00 UTC.
 pub const EMULATED_LIVE_FROM: i64 = 1_709_719_200_000;
+
+/// A request with `token`; the answer parsed as JSON (as a JSON string
+/// when it is not JSON).
+pub fn json_call(port: u16, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
+    let (status, text) = request(port, method, path, Some(token), body);
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}

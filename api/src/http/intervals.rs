@@ -71,7 +71,7 @@ pub struct IntervalsDocument {
     pub intervals: Vec<IntervalRow>,
 }
 
-/// Why a `day` is refused.
+/// The date `day` names (`YYYY-MM-DD`, 1970 to 2200), or a 422 naming the field.
 fn parse_day(day: &str) -> Result<NaiveDate, AppError> {
     let unprocessable = |detail: String| AppError::Unprocessable {
         detail,

@@ -99,9 +99,7 @@ impl LiveSource {
         });
         totals
     }
-}
 
-impl LiveSource {
     /// The contact center's date on the PBX clock now.
     pub fn today(&self) -> NaiveDate {
         local_date(self.time_zone, self.pbx_now())

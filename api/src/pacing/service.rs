@@ -458,3 +458,36 @@ pub async fn run(pacing: Arc<Pacing>, engine: Arc<QueryEngine>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pacing::settings::CampaignPacing;
+
+    fn recorded(pacing: &Pacing) -> usize {
+        let log = pacing.log.lock().unwrap();
+        log.current.len() + log.finished.len()
+    }
+
+    #[test]
+    fn a_preview_decides_as_the_dialer_would_but_is_not_recorded() {
+        let settings = PacingSection {
+            campaigns: vec![CampaignPacing {
+                name: "renewals".into(),
+                ..CampaignPacing::default()
+            }],
+            ..PacingSection::default()
+        };
+        let pacing = Pacing::new(settings, None, None);
+        assert_eq!(pacing.known(), ["renewals"]);
+        let shown = pacing.preview("renewals").unwrap();
+        assert_eq!(recorded(&pacing), 0, "a preview is not served to a dialer");
+        let served = pacing.decide("renewals").unwrap();
+        assert_eq!(recorded(&pacing), 1);
+        assert_eq!(shown.decision.calls, served.decision.calls);
+        assert!(matches!(
+            pacing.preview("nosuch"),
+            Err(PacingError::Unknown(name)) if name == "nosuch"
+        ));
+    }
+}
