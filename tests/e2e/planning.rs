@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Server, ingest, json_call, office_log, request, token_entries};
+use crate::support::{Server, ingest, json_call, office_log, token_entries};
 
 fn token_of(name: &str) -> String {
     format!("ql_plan_{name}")
