@@ -165,6 +165,12 @@ const texts = (locator) => locator.allInnerTexts();
   const tiles = page.locator('[data-queue]');
   await tiles.first().waitFor();
   const before = await get('viewer', '/api/v1/live/queues');
+  // The tiles are read once an event made after that answer has arrived
+  // (the stream's clock at or past its clock), so they lie between the two reads.
+  await page.waitForFunction((at) => {
+    const shownAt = document.querySelector('[data-testid=pbx-time]')?.dataset.instant;
+    return shownAt && Date.parse(shownAt) >= Date.parse(at);
+  }, before.pbx_time);
   const shown = {};
   for (const tile of await tiles.all()) {
     shown[await tile.getAttribute('data-queue')] = Number((await tile.locator('[data-field=offered]').innerText()).replace(/,/g, ''));
