@@ -113,6 +113,16 @@ export function table(headers, rows, { caption, testid, foot } = {}) {
   );
 }
 
+/**
+ * KPI tiles from `[label, value, field, class]` entries (`field` names the
+ * value for tests; class `text` for words rather than numbers).
+ */
+export function kpiTiles(entries, testid) {
+  return el('div', { class: 'kpis', dataset: testid ? { testid } : null },
+    entries.map(([label, value, key, kind]) => el('div', { class: 'kpi' },
+      el('span', {}, label), el('b', { class: kind, dataset: key ? { field: key } : null }, value))));
+}
+
 /** A labelled control. */
 export function field(label, control) {
   return el('label', { class: 'field' }, el('span', {}, label), control);

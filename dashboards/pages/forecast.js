@@ -3,7 +3,7 @@
 // the run's accuracy per queue (its backtest, and against actuals).
 
 import { api } from '../api.js';
-import { el, pct, num, isoDate, dayLabel, dateTime, field, select, table, notice } from '../format.js';
+import { el, pct, num, isoDate, dayLabel, dateTime, field, select, table, notice, kpiTiles } from '../format.js';
 import { timeChart, filled } from '../charts.js';
 
 export const title = 'Forecast';
@@ -77,12 +77,13 @@ export async function render(main, { tz }) {
     });
     const dayTotal = intervals.reduce((s, i) => s + i.volume, 0);
     const actualTotal = actual.reduce((s, r) => s + r.offered, 0);
-    const summary = el('div', { class: 'kpis', dataset: { testid: 'forecast-totals' } },
-      el('div', { class: 'kpi' }, el('span', {}, 'Model'), el('b', { class: 'text', dataset: { field: 'model' } }, queue.model)),
-      el('div', { class: 'kpi' }, el('span', {}, 'Forecast calls (day)'), el('b', { dataset: { field: 'forecast_total' } }, num(dayTotal, 1))),
-      el('div', { class: 'kpi' }, el('span', {}, 'Actual calls (day so far)'), el('b', { dataset: { field: 'actual_total' } }, num(actualTotal))),
-      el('div', { class: 'kpi' }, el('span', {}, 'Backtest WAPE'), el('b', {}, pct(queue.backtest?.wape))),
-      el('div', { class: 'kpi' }, el('span', {}, 'Backtest MASE'), el('b', {}, num(queue.backtest?.mase, 2))));
+    const summary = kpiTiles([
+      ['Model', queue.model, 'model', 'text'],
+      ['Forecast calls (day)', num(dayTotal, 1), 'forecast_total'],
+      ['Actual calls (day so far)', num(actualTotal), 'actual_total'],
+      ['Backtest WAPE', pct(queue.backtest?.wape)],
+      ['Backtest MASE', num(queue.backtest?.mase, 2)],
+    ], 'forecast-totals');
     const accuracyTable = table(
       [{ label: 'Queue' }, { label: 'Model' }, { label: 'Backtest MASE', num: true }, { label: 'Backtest WAPE', num: true },
         { label: 'Intervals compared', num: true }, { label: 'MAE (calls)', num: true }, { label: 'WAPE', num: true },

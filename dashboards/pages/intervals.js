@@ -2,7 +2,7 @@
 // summed), as charts and a table, from GET /api/v1/intervals.
 
 import { api } from '../api.js';
-import { el, pct, num, secs, hhmm, isoDate, field, select, table, notice } from '../format.js';
+import { el, pct, num, secs, hhmm, isoDate, field, select, table, notice, kpiTiles } from '../format.js';
 import { timeChart, filled } from '../charts.js';
 
 export const title = 'Intervals';
@@ -69,14 +69,14 @@ export async function render(main, { tz }) {
     const width = Math.max(320, body.clientWidth || main.clientWidth || 960);
     const t = (r) => Date.parse(r.interval_start);
     const totals = combine(rows.map((r) => ({ ...r, interval_start: 'day' })))[0];
-    const kpis = el('div', { class: 'kpis', dataset: { testid: 'totals' } },
-      [['Offered', num(totals?.offered ?? 0), 'offered'],
-        ['Answered', num(totals?.answered ?? 0), 'answered'],
-        ['Abandoned', num(totals?.abandoned ?? 0), 'abandoned'],
-        ['Service level', pct(totals?.service_level), 'service_level'],
-        ['ASA', secs(totals?.asa_s), 'asa'],
-        ['AHT', secs(totals?.aht_s), 'aht']].map(([label, value, key]) =>
-        el('div', { class: 'kpi' }, el('span', {}, label), el('b', { dataset: { field: key } }, value))));
+    const kpis = kpiTiles([
+      ['Offered', num(totals?.offered ?? 0), 'offered'],
+      ['Answered', num(totals?.answered ?? 0), 'answered'],
+      ['Abandoned', num(totals?.abandoned ?? 0), 'abandoned'],
+      ['Service level', pct(totals?.service_level), 'service_level'],
+      ['ASA', secs(totals?.asa_s), 'asa'],
+      ['AHT', secs(totals?.aht_s), 'aht'],
+    ], 'totals');
     // The whole local day; intervals without calls count 0.
     const from = Date.parse(doc.start);
     const to = Date.parse(doc.end);

@@ -4,7 +4,7 @@
 // the limit.
 
 import { api } from '../api.js';
-import { el, pct, num, secs, notice, table } from '../format.js';
+import { el, pct, num, secs, notice, table, kpiTiles } from '../format.js';
 
 export const title = 'Pacing';
 export const needs = 'read';
@@ -23,11 +23,12 @@ function campaignCard(p) {
   const w = p.window;
   return el('article', { class: 'card campaign-card', dataset: { campaign: p.campaign } },
     el('header', {}, el('h2', {}, p.campaign), el('span', { class: 'badge none' }, p.mode)),
-    el('div', { class: 'kpis' },
-      el('div', { class: 'kpi' }, el('span', {}, 'Dial ratio (calls per free agent)'), el('b', { dataset: { field: 'dial_ratio' } }, num(p.dial_ratio, 2))),
-      el('div', { class: 'kpi' }, el('span', {}, 'Calls to place now'), el('b', { dataset: { field: 'calls' } }, num(p.calls))),
-      el('div', { class: 'kpi' }, el('span', {}, 'Calls in flight'), el('b', { dataset: { field: 'in_flight' } }, num(p.inputs.calls_in_flight))),
-      el('div', { class: 'kpi' }, el('span', {}, 'Agents free'), el('b', { dataset: { field: 'agents_free' } }, num(p.inputs.agents_free)))),
+    kpiTiles([
+      ['Dial ratio (calls per free agent)', num(p.dial_ratio, 2), 'dial_ratio'],
+      ['Calls to place now', num(p.calls), 'calls'],
+      ['Calls in flight', num(p.inputs.calls_in_flight), 'in_flight'],
+      ['Agents free', num(p.inputs.agents_free), 'agents_free'],
+    ]),
     el('dl', { class: 'rates' },
       el('div', {}, el('dt', {}, 'Projected abandon rate (calls in flight)'), el('dd', { dataset: { field: 'projected' } }, meter(p.projected_abandon, w.target))),
       el('div', {}, el('dt', {}, `Abandon rate, last ${w.length} (${w.rate.replace('_', ' ')})`), el('dd', { dataset: { field: 'window' } }, meter(w.abandon_rate, w.target))),

@@ -4,7 +4,7 @@
 // run, move, add, assign and remove shifts, and publish.
 
 import { api, ApiError } from '../api.js';
-import { el, num, hhmm, isoDate, dayLabel, field, select, notice } from '../format.js';
+import { el, num, hhmm, isoDate, dayLabel, field, select, notice, kpiTiles } from '../format.js';
 import { timeChart, gantt } from '../charts.js';
 
 export const title = 'Staffing & schedule';
@@ -199,11 +199,13 @@ export async function render(main, { tz, can }) {
         onSelect: planner ? (id) => { state.selected = id; draw(); } : null })
       : notice('info', 'No shifts on this day.');
     const totals = view.totals;
-    const kpis = el('div', { class: 'kpis', dataset: { testid: 'schedule-totals' } },
-      [['Shifts', num(totals.shifts), 'shifts'], ['Paid hours', num(totals.paid_hours, 1), 'paid_hours'],
-        ['Short (agent-hours)', num(totals.short_agent_hours, 1), 'short'], ['Surplus (agent-hours)', num(totals.surplus_agent_hours, 1), 'surplus'],
-        ['Published versions', num(view.published_versions), 'published_versions']].map(([label, value, key]) =>
-        el('div', { class: 'kpi' }, el('span', {}, label), el('b', { dataset: { field: key } }, value))));
+    const kpis = kpiTiles([
+      ['Shifts', num(totals.shifts), 'shifts'],
+      ['Paid hours', num(totals.paid_hours, 1), 'paid_hours'],
+      ['Short (agent-hours)', num(totals.short_agent_hours, 1), 'short'],
+      ['Surplus (agent-hours)', num(totals.surplus_agent_hours, 1), 'surplus'],
+      ['Published versions', num(view.published_versions), 'published_versions'],
+    ], 'schedule-totals');
     view.tz = tz;
     const selected = view.shifts.find((s) => s.no === state.selected);
     body.replaceChildren(

@@ -11,8 +11,8 @@ use axum::extract::{Extension, Query, State};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::{AppError, Location, Problem};
+use super::{AppState, utc_text};
 use crate::auth::Principal;
 use crate::planning::decode::{Cells, rows};
 
@@ -117,10 +117,7 @@ pub async fn intervals(
         Some(day) => parse_day(day)?,
         None => state.live.today(),
     };
-    let engine = state
-        .sessions
-        .for_principal(&principal)
-        .ok_or_else(|| AppError::Internal(format!("no session for {:?}", principal.name)))?;
+    let engine = state.session_for(&principal)?;
     let (start, end) = state.live.day_bounds(day);
     let _slot = state.query_slots.acquire().await?;
     let result = engine.query(&day_query(start, end)).await?;
@@ -131,8 +128,8 @@ pub async fn intervals(
     Ok(Json(IntervalsDocument {
         day: day.format("%Y-%m-%d").to_string(),
         time_zone: state.live.time_zone().to_owned(),
-        start: start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        end: end.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        start: utc_text(start.timestamp_micros()),
+        end: utc_text(end.timestamp_micros()),
         interval_s: state.planner.settings().interval_s,
         intervals,
     }))
@@ -158,9 +155,7 @@ fn day_query(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
 fn decode(c: &Cells<'_>) -> Option<IntervalRow> {
     Some(IntervalRow {
         queue: c.text(0)?,
-        interval_start: DateTime::from_timestamp_micros(c.int(1)?)?
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string(),
+        interval_start: utc_text(c.int(1)?),
         offered: c.int(2)?,
         answered: c.int(3)?,
         abandoned: c.int(4)?,

@@ -85,6 +85,26 @@ pub struct AppState {
     pub reports: Arc<crate::reports::service::Reports>,
 }
 
+impl AppState {
+    /// The SQL session of `principal`'s scope (every token has one).
+    pub fn session_for(
+        &self,
+        principal: &Principal,
+    ) -> Result<Arc<queuelake_engine::session::QueryEngine>, AppError> {
+        self.sessions
+            .for_principal(principal)
+            .ok_or_else(|| AppError::Internal(format!("no session for {:?}", principal.name)))
+    }
+}
+
+/// An instant (epoch µs) as the API writes plan, schedule and interval
+/// times: RFC 3339 in UTC to the second, `2024-03-05T09:00:00Z`.
+pub fn utc_text(unix_us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(unix_us)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
 /// The router of the API; `max_body_bytes` bounds request bodies.
 pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     let protected = Router::new()
@@ -289,10 +309,7 @@ pub async fn sql(
     Extension(principal): Extension<Arc<Principal>>,
     ApiJson(request): ApiJson<SqlRequest>,
 ) -> Result<Response, AppError> {
-    let engine = state
-        .sessions
-        .for_principal(&principal)
-        .ok_or_else(|| AppError::Internal(format!("no session for {:?}", principal.name)))?;
+    let engine = state.session_for(&principal)?;
     let _slot = match state.query_slots.acquire().await {
         Ok(slot) => slot,
         Err(e) => {

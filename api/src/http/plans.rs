@@ -11,15 +11,13 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::DateTime;
 use queuelake_engine::plans::{BacktestScores, ForecastRow, StaffingRow};
-use queuelake_engine::session::QueryEngine;
 use queuelake_scheduler::staffing::StaffingError;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::{AppError, Location, Problem};
 use super::json::ApiJson;
+use super::{AppState, utc_text};
 use crate::auth::Principal;
 use crate::config::StaffingSection;
 use crate::planning::runs::{
@@ -62,23 +60,10 @@ impl From<PlanningError> for AppError {
     }
 }
 
-fn session(state: &AppState, principal: &Principal) -> Result<Arc<QueryEngine>, AppError> {
-    state
-        .sessions
-        .for_principal(principal)
-        .ok_or_else(|| AppError::Internal(format!("no session for {:?}", principal.name)))
-}
-
 /// The `{run}` of the path (a segment that is not UTF-8 is a 400).
 fn run_id(path: Result<Path<String>, PathRejection>) -> Result<String, AppError> {
     path.map(|Path(run)| run)
         .map_err(|e| AppError::bad_request(format!("run id: {}", e.body_text())))
-}
-
-fn rfc3339(unix_us: i64) -> String {
-    DateTime::from_timestamp_micros(unix_us)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 /// Body of `POST /api/v1/forecasts`.
@@ -171,7 +156,7 @@ pub async fn create_forecast(
                 ..Location::default()
             },
         })?;
-    let engine = session(&state, &principal)?;
+    let engine = state.session_for(&principal)?;
     let _slot = state.query_slots.acquire().await?;
     let run = state
         .planner
@@ -195,8 +180,8 @@ pub async fn create_forecast(
 
 fn forecast_created(run: ForecastRun, location: &str) -> ForecastCreated {
     ForecastCreated {
-        created_at: rfc3339(run.created_at_us),
-        origin: rfc3339(run.origin_s * 1_000_000),
+        created_at: utc_text(run.created_at_us),
+        origin: utc_text(run.origin_s * 1_000_000),
         horizon_s: run.horizon_s,
         queues: run
             .queues
@@ -312,7 +297,7 @@ pub async fn get_forecast(
     run: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ForecastDocument>, AppError> {
     let run = run_id(run)?;
-    let engine = session(&state, &principal)?;
+    let engine = state.session_for(&principal)?;
     let rows = runs::read_forecast(&engine, &run).await?;
     let created_at = rows.first().map_or(0, |r| r.created_at_us);
     let queues = by_queue(rows, |r: &ForecastRow| &r.queue)
@@ -327,7 +312,7 @@ pub async fn get_forecast(
                 intervals: group
                     .iter()
                     .map(|r| ForecastInterval {
-                        interval_start: rfc3339(r.interval_start_us),
+                        interval_start: utc_text(r.interval_start_us),
                         volume: r.volume,
                         volume_lo: r.volume_lo,
                         volume_hi: r.volume_hi,
@@ -340,7 +325,7 @@ pub async fn get_forecast(
         .collect();
     Ok(Json(ForecastDocument {
         run_id: run,
-        created_at: rfc3339(created_at),
+        created_at: utc_text(created_at),
         queues,
     }))
 }
@@ -416,7 +401,7 @@ pub async fn forecast_accuracy(
     run: Result<Path<String>, PathRejection>,
 ) -> Result<Json<AccuracyDocument>, AppError> {
     let run = run_id(run)?;
-    let engine = session(&state, &principal)?;
+    let engine = state.session_for(&principal)?;
     let queues = runs::run_accuracy(&engine, &run).await?;
     Ok(Json(AccuracyDocument {
         run_id: run,
@@ -505,7 +490,7 @@ pub async fn create_staffing(
             ..Location::default()
         },
     })?;
-    let engine = session(&state, &principal)?;
+    let engine = state.session_for(&principal)?;
     let _slot = state.query_slots.acquire().await?;
     let run: StaffingRun = state
         .planner
@@ -611,10 +596,10 @@ pub async fn get_staffing(
     run: Result<Path<String>, PathRejection>,
 ) -> Result<Json<StaffingDocument>, AppError> {
     let run = run_id(run)?;
-    let engine = session(&state, &principal)?;
+    let engine = state.session_for(&principal)?;
     let rows = runs::read_staffing(&engine, &run).await?;
     let first = rows.first();
-    let created_at = rfc3339(first.map_or(0, |r| r.created_at_us));
+    let created_at = utc_text(first.map_or(0, |r| r.created_at_us));
     let forecast_run = first.and_then(|r| r.forecast_run_id.clone());
     let queues = by_queue(rows, |r: &StaffingRow| &r.queue)
         .into_iter()
@@ -630,7 +615,7 @@ pub async fn get_staffing(
                 intervals: group
                     .iter()
                     .map(|r| StaffedInterval {
-                        interval_start: rfc3339(r.interval_start_us),
+                        interval_start: utc_text(r.interval_start_us),
                         volume: r.volume,
                         aht_s: r.aht_s,
                         agents_required: r.agents_required,

@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Extension, State};
-use chrono::DateTime;
 use serde::Serialize;
 
-use super::AppState;
 use super::error::{AppError, Problem};
+use super::{AppState, utc_text};
 use crate::auth::Principal;
 use crate::planning::runs::{self, RunKind, RunQueueRow};
 
@@ -36,12 +35,6 @@ pub struct RunSummary {
     pub last_interval: String,
 }
 
-fn rfc3339(unix_us: i64) -> String {
-    DateTime::from_timestamp_micros(unix_us)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
 /// Rows per run and queue (newest run first) as one summary per run.
 fn summaries(rows: Vec<RunQueueRow>) -> Vec<RunSummary> {
     let mut out: Vec<(RunSummary, i64, i64)> = Vec::new();
@@ -60,7 +53,7 @@ fn summaries(rows: Vec<RunQueueRow>) -> Vec<RunSummary> {
                     RunSummary {
                         run_id: row.run_id,
                         forecast_run: row.forecast_run_id,
-                        created_at: rfc3339(row.created_at_us),
+                        created_at: utc_text(row.created_at_us),
                         queues: vec![row.queue],
                         first_interval: String::new(),
                         last_interval: String::new(),
@@ -73,8 +66,8 @@ fn summaries(rows: Vec<RunQueueRow>) -> Vec<RunSummary> {
     }
     out.into_iter()
         .map(|(mut summary, first, last)| {
-            summary.first_interval = rfc3339(first);
-            summary.last_interval = rfc3339(last);
+            summary.first_interval = utc_text(first);
+            summary.last_interval = utc_text(last);
             summary
         })
         .collect()
@@ -85,10 +78,7 @@ async fn list(
     principal: &Principal,
     kind: RunKind,
 ) -> Result<Json<Vec<RunSummary>>, AppError> {
-    let engine = state
-        .sessions
-        .for_principal(principal)
-        .ok_or_else(|| AppError::Internal(format!("no session for {:?}", principal.name)))?;
+    let engine = state.session_for(principal)?;
     let _slot = state.query_slots.acquire().await?;
     let rows = runs::list_runs(&engine, kind).await?;
     Ok(Json(summaries(rows)))

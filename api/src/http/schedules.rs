@@ -9,12 +9,12 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::error::{AppError, Location, Problem};
 use super::json::ApiJson;
+use super::{AppState, utc_text};
 use crate::auth::Principal;
 use crate::scheduling::draft::{Draft, Edit, Totals};
 use crate::scheduling::inputs::SchedulingInputs;
@@ -132,12 +132,6 @@ pub struct ScheduleView {
     coverage: Vec<CoverageView>,
 }
 
-fn rfc3339(us: i64) -> String {
-    DateTime::from_timestamp_micros(us)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
 /// A draft as the API and the CLI show it.
 pub fn view(draft: &Draft) -> ScheduleView {
     let patterns: std::collections::HashMap<i64, &str> = draft
@@ -157,14 +151,14 @@ pub fn view(draft: &Draft) -> ScheduleView {
                 no: row.shift_no,
                 pattern,
                 agent: row.agent,
-                start: rfc3339(row.start_us),
-                end: rfc3339(row.end_us),
+                start: utc_text(row.start_us),
+                end: utc_text(row.end_us),
                 breaks: Vec::new(),
             });
         } else if let Some(shift) = shifts.last_mut() {
             shift.breaks.push(BreakView {
-                start: rfc3339(row.start_us),
-                end: rfc3339(row.end_us),
+                start: utc_text(row.start_us),
+                end: utc_text(row.end_us),
                 paid: row.paid_min > 0,
             });
         }
@@ -173,7 +167,7 @@ pub fn view(draft: &Draft) -> ScheduleView {
         .into_iter()
         .filter(|c| c.scheduled > 0.0 || c.required > 0.0)
         .map(|c| CoverageView {
-            interval_start: rfc3339(c.interval_start_us),
+            interval_start: utc_text(c.interval_start_us),
             required: c.required,
             scheduled: c.scheduled,
         })
@@ -181,7 +175,7 @@ pub fn view(draft: &Draft) -> ScheduleView {
     ScheduleView {
         id: draft.id.clone(),
         queues: draft.queues.clone(),
-        week_start: rfc3339(draft.week_start_us),
+        week_start: utc_text(draft.week_start_us),
         interval_s: draft.interval_s,
         staffing_run: draft.staffing_run_id.clone(),
         published_versions: draft.published_versions,
@@ -229,10 +223,7 @@ pub async fn create(
                 ..Location::default()
             },
         })?;
-    let engine = state
-        .sessions
-        .for_principal(&principal)
-        .ok_or_else(|| AppError::Internal(format!("no session for {:?}", principal.name)))?;
+    let engine = state.session_for(&principal)?;
     let _slot = state.query_slots.acquire().await?;
     let draft = state
         .scheduling
@@ -296,7 +287,7 @@ pub async fn list(
             .into_iter()
             .map(|d| ScheduleSummary {
                 totals: d.totals(),
-                week_start: rfc3339(d.week_start_us),
+                week_start: utc_text(d.week_start_us),
                 id: d.id,
                 queues: d.queues,
                 staffing_run: d.staffing_run_id,
