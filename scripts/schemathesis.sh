@@ -23,9 +23,9 @@ now=$(date +%s)
   done
 } > "$work/queue_log"
 
-# The per-token rate limit is off: the run fuzzes the routes, not the
-# limiter (429 is documented on every protected route and tested in e2e).
-QUEUELAKE_SERVER__REQUESTS_PER_SECOND=0 \
+# The per-token rate and failed sign-in limits are off: the run fuzzes the routes, not the
+# limiters (429 is documented on every protected route and tested in e2e).
+QUEUELAKE_SERVER__REQUESTS_PER_SECOND=0 QUEUELAKE_SERVER__AUTH_FAILURES_PER_SECOND=0 \
 "$BIN" serve --data "$work/lake" --queue-log "$work/queue_log" \
   --listen 127.0.0.1:0 --no-pg > "$work/out" 2> "$work/err" &
 pid=$!

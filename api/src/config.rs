@@ -115,6 +115,11 @@ pub struct ServerSection {
     pub requests_per_second: u32,
     /// Requests a token may make at once above that rate.
     pub burst: u32,
+    /// Failed sign-ins a peer address may make per second on average
+    /// (HTTP and the PostgreSQL port together; 0: no limit).
+    pub auth_failures_per_second: u32,
+    /// Failed sign-ins a peer may make at once above that rate.
+    pub auth_failures_burst: u32,
 }
 
 impl Default for ServerSection {
@@ -124,6 +129,8 @@ impl Default for ServerSection {
             max_body_bytes: 1024 * 1024,
             requests_per_second: 50,
             burst: 100,
+            auth_failures_per_second: 1,
+            auth_failures_burst: 10,
         }
     }
 }
@@ -140,8 +147,13 @@ pub struct PostgresWireSection {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key (PKCS#8) of `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// Connections served at once (more are refused).
+    /// Signed-in connections served at once (more are refused with FATAL 53300).
     pub max_connections: usize,
+    /// Connections that have not signed in yet, at once (a full set closes
+    /// its oldest).
+    pub max_unauthenticated: usize,
+    /// Time a connection has to sign in, in milliseconds.
+    pub startup_timeout_ms: u64,
 }
 
 impl Default for PostgresWireSection {
@@ -152,6 +164,8 @@ impl Default for PostgresWireSection {
             tls_cert: None,
             tls_key: None,
             max_connections: 64,
+            max_unauthenticated: 16,
+            startup_timeout_ms: 10_000,
         }
     }
 }
@@ -169,6 +183,20 @@ pub struct QuerySection {
     pub max_concurrent: usize,
     /// How long a query waits for a free slot, in milliseconds.
     pub queue_wait_ms: u64,
+    /// Threads queries plan and run on (0: one per core).
+    pub threads: usize,
+    /// Rows a result may have.
+    pub max_result_rows: u64,
+    /// Bytes (Arrow, in memory) a result may have.
+    pub max_result_bytes: u64,
+    /// Bytes one value made by `repeat`, `lpad` or `rpad` may have.
+    pub max_value_bytes: u64,
+    /// Levels of nested expressions in one statement.
+    pub max_expression_depth: usize,
+    /// Expressions in one statement.
+    pub max_expression_nodes: usize,
+    /// Row pairs a join without an equality condition may compare.
+    pub max_nested_loop_pairs: u64,
 }
 
 impl Default for QuerySection {
@@ -179,6 +207,13 @@ impl Default for QuerySection {
             timeout_ms: limits.timeout_ms,
             max_concurrent: 4,
             queue_wait_ms: 2_000,
+            threads: 0,
+            max_result_rows: limits.max_result_rows,
+            max_result_bytes: limits.max_result_bytes,
+            max_value_bytes: limits.max_value_bytes,
+            max_expression_depth: limits.max_expression_depth,
+            max_expression_nodes: limits.max_expression_nodes,
+            max_nested_loop_pairs: limits.max_nested_loop_pairs,
         }
     }
 }

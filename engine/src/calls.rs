@@ -123,6 +123,15 @@ fn filtered(plan: LogicalPlan, filter: Option<Expr>) -> DfResult<LogicalPlan> {
     }
 }
 
+/// A scan of the stored days.
+fn stored_scan(stored: &LiveTable) -> DfResult<LogicalPlanBuilder> {
+    LogicalPlanBuilder::scan(
+        crate::rollup::CALLS_BY_DAY,
+        provider_as_source(Arc::new(stored.clone())),
+        None,
+    )
+}
+
 /// The `calls` table provider.
 #[derive(Debug)]
 pub struct CallsTable {
@@ -148,7 +157,11 @@ impl CallsTable {
     ) -> Result<Self> {
         let computed = computed_plan(ctx).await?;
         let schema = Arc::new(computed.schema().as_arrow().clone());
-        let stored_scope = scope.filter(ctx, &computed, ScopedBy::Queue)?;
+        // The scope's predicate is resolved against the stored table's
+        // own scan (its columns are `calls_by_day.…`), which is what it
+        // filters; the computed half is scoped by the session's queue_log.
+        let stored_scan = stored_scan(&stored)?.build()?;
+        let stored_scope = scope.filter(ctx, &stored_scan, ScopedBy::Queue)?;
         Ok(CallsTable {
             computed,
             schema,
@@ -174,12 +187,7 @@ impl CallsTable {
         let Some(until) = self.stored_until() else {
             return Ok(self.computed.clone());
         };
-        let stored = LogicalPlanBuilder::scan(
-            crate::rollup::CALLS_BY_DAY,
-            provider_as_source(Arc::new(self.stored.clone())),
-            None,
-        )?
-        .filter(col("enter_ts").lt(ts_literal(until)))?;
+        let stored = stored_scan(&self.stored)?.filter(col("enter_ts").lt(ts_literal(until)))?;
         let stored = match &self.stored_scope {
             Some(scope) => stored.filter(scope.clone())?,
             None => stored,

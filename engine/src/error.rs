@@ -40,8 +40,21 @@ pub enum EngineError {
     #[error("{0}")]
     QueryRefused(String),
     /// A query ran past its deadline.
-    #[error("query exceeded its time limit of {0} ms")]
+    #[error("query exceeded its time limit of {0} ms ([query] timeout_ms)")]
     QueryTimeout(u64),
+    /// A statement's expressions are deeper or more numerous than the
+    /// limits allow (refused before planning).
+    #[error("{0}")]
+    StatementTooComplex(String),
+    /// A result grew past `[query] max_result_rows` or `max_result_bytes`.
+    #[error("{0}")]
+    ResultTooLarge(String),
+    /// The engine panicked on a query; the query failed, the service did not.
+    #[error("the query failed inside the engine: {0}")]
+    QueryPanicked(String),
+    /// The query was cancelled (by its client, or because its caller went away).
+    #[error("the query was cancelled")]
+    QueryCancelled,
     /// DataFusion reported an error while planning or running a query.
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),

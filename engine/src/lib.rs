@@ -21,23 +21,31 @@
 //! - [`plans`]: the planning tables `forecasts` and `staffing` (schemas, rows, writer).
 //! - [`schedules`]: published schedules (`schedules`, `schedule_shifts`, `schedule_coverage`).
 //! - [`scope`]: per-reader scopes (queues, campaigns) applied under every table.
-//! - [`session`]: the read-only query session with memory and time limits.
+//! - [`session`]: the read-only query session: guards, limits, collect or stream.
+//! - [`statement_check`]: the syntax guard (reads only, bounded expressions).
+//! - [`query_runtime`]: the query pool every query plans and runs on.
+//! - [`execution`]: the join guard and the bounds of results.
+//! - [`bounded_text`]: `repeat`, `lpad`, `rpad` capped in size.
 //! - [`output`]: JSON, CSV and text-table renderings.
 //! - [`error`]: the crate's error type.
 
 pub mod ami_events;
+pub mod bounded_text;
 pub mod calls;
 pub mod error;
+pub mod execution;
 pub mod kpi;
 pub mod lake;
 pub mod live;
 pub mod output;
 pub mod pacing;
 pub mod plans;
+pub mod query_runtime;
 pub mod rollup;
 pub mod schedules;
 pub mod scope;
 pub mod session;
+pub mod statement_check;
 pub mod tables;
 
 pub use error::{EngineError, Result};

@@ -1,9 +1,14 @@
 //! The read-only SQL session over the lake.
 //!
-//! Analyst SQL runs through [`QueryEngine::query`]: DDL, DML (INSERT,
-//! COPY, …) and statements (SET, …) are refused by DataFusion's
-//! `SQLOptions` before planning, URL tables stay disabled so SQL cannot
-//! read files, and every query gets its own memory pool and a deadline.
+//! Every statement, from every door, passes two guards: its syntax tree
+//! ([`crate::statement_check`]: reads only, no `INTO`, bounded
+//! expressions) and its logical plan (`SQLOptions::verify_plan` with DDL,
+//! DML and statements off, which looks inside `EXPLAIN`/`ANALYZE`). URL
+//! tables stay disabled so SQL cannot read files. Planning and execution
+//! run on the query pool ([`crate::query_runtime`]) under a deadline, each
+//! query with its own memory pool; results are bounded in rows and bytes
+//! ([`crate::execution`]); string functions that could make one huge value
+//! are capped ([`crate::bounded_text`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,23 +19,30 @@ use datafusion::catalog::view::ViewTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::SessionConfig;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Statement;
 use serde::{Deserialize, Serialize};
 
 use crate::ami_events::{AMI_EVENTS, AMI_EVENTS_SCHEMA};
 use crate::calls::CallsTable;
 use crate::error::{EngineError, Result};
+use crate::execution::{self, RowStream};
 use crate::kpi::{self, KpiSettings};
 use crate::lake::{Lake, Snapshot};
 use crate::live::LiveTable;
 use crate::pacing::{PACING_DECISIONS, PACING_DECISIONS_SCHEMA};
 use crate::plans::{FORECASTS, FORECASTS_SCHEMA, STAFFING, STAFFING_SCHEMA};
+use crate::query_runtime::QueryRuntime;
 use crate::rollup::CALLS_BY_DAY;
 use crate::schedules::{
     SCHEDULE_COVERAGE, SCHEDULE_COVERAGE_SCHEMA, SCHEDULE_SHIFTS, SCHEDULE_SHIFTS_SCHEMA,
     SCHEDULES, SCHEDULES_SCHEMA,
 };
 use crate::scope::{Scope, ScopedBy};
+use crate::statement_check::{self, Door, StatementKind};
 use crate::tables::{QUEUE_LOG, QUEUE_LOG_SCHEMA};
 
 /// The catalog the lake's tables and views are in (`queuelake.public.…`;
@@ -43,8 +55,21 @@ pub const CATALOG: &str = "queuelake";
 pub struct QueryLimits {
     /// Memory a query may hold for sorts, joins and aggregates, in MiB.
     pub memory_limit_mb: u64,
-    /// Wall-clock deadline of a query, in milliseconds.
+    /// Wall-clock deadline of a query (planning and execution), in milliseconds.
     pub timeout_ms: u64,
+    /// Rows a result may have.
+    pub max_result_rows: u64,
+    /// Bytes (Arrow, in memory) a result may have.
+    pub max_result_bytes: u64,
+    /// Bytes one value made by `repeat`, `lpad` or `rpad` may have.
+    pub max_value_bytes: u64,
+    /// Levels of nested expressions and subqueries in one statement.
+    pub max_expression_depth: usize,
+    /// Expressions (every operand, list element and call) in one statement.
+    pub max_expression_nodes: usize,
+    /// Row pairs a join without an equality condition may compare, by the
+    /// row estimates of its sides.
+    pub max_nested_loop_pairs: u64,
 }
 
 impl Default for QueryLimits {
@@ -52,6 +77,12 @@ impl Default for QueryLimits {
         QueryLimits {
             memory_limit_mb: 2048,
             timeout_ms: 30_000,
+            max_result_rows: 1_000_000,
+            max_result_bytes: 256 * 1024 * 1024,
+            max_value_bytes: 16 * 1024 * 1024,
+            max_expression_depth: 256,
+            max_expression_nodes: 100_000,
+            max_nested_loop_pairs: 1_000_000_000,
         }
     }
 }
@@ -190,6 +221,7 @@ impl QueryEngine {
         // Planning errors then name the line and column they are about.
         config.options_mut().sql_parser.collect_spans = true;
         let ctx = SessionContext::new_with_config(config);
+        crate::bounded_text::install(&ctx, limits.max_value_bytes)?;
         let queue_log = tables.queue_log.clone();
         let scoped = scope.restrict(
             &ctx,
@@ -230,8 +262,17 @@ impl QueryEngine {
         Ok(QueryEngine { ctx, limits })
     }
 
+    /// The same tables and limits over another context made from this
+    /// one's (the PostgreSQL port adds `pg_catalog`).
+    pub fn with_context(&self, ctx: SessionContext) -> QueryEngine {
+        QueryEngine {
+            ctx,
+            limits: self.limits.clone(),
+        }
+    }
+
     /// The session's context (tables and views, no limits applied), for
-    /// front ends that run their own protocol over it.
+    /// front ends that answer catalog and session commands themselves.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }
@@ -241,30 +282,163 @@ impl QueryEngine {
         &self.limits
     }
 
-    /// Runs one read-only statement under the limits.
+    /// The deadline of a query.
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.limits.timeout_ms)
+    }
+
+    /// Runs one read-only statement under the limits, on the query pool,
+    /// and collects its rows.
     pub async fn query(&self, sql: &str) -> Result<QueryResult> {
+        let ctx = self.query_context()?;
+        let limits = self.limits.clone();
+        let sql = sql.to_string();
+        QueryRuntime::shared()
+            .run(self.deadline(), async move {
+                let plan = plan_sql(&ctx, &sql, &limits).await?;
+                let schema = Arc::new(plan.schema().as_arrow().clone());
+                let physical = physical_plan(&ctx, &plan, &limits).await?;
+                let stream = execute_stream(physical, ctx.task_ctx())?;
+                let batches = execution::collect(&ctx, stream, &limits).await?;
+                Ok(QueryResult { schema, batches })
+            })
+            .await
+    }
+
+    /// Whether `statement` may run at `door`, and as what (the syntax
+    /// guard; planning applies the plan guard).
+    pub fn check(&self, statement: &Statement, door: Door) -> Result<StatementKind> {
+        statement_check::check(statement, door, &self.limits)
+    }
+
+    /// The logical plan of a checked read, refused if it is not one. Call
+    /// it on the query pool: planning a statement is unbounded work.
+    pub async fn plan(&self, statement: Statement) -> Result<LogicalPlan> {
+        plan_statement(&self.ctx, DfStatement::Statement(Box::new(statement))).await
+    }
+
+    /// Starts `plan` on the query pool and returns its rows as they come,
+    /// within the result bounds, once physical planning succeeded. The
+    /// query stops when the stream is dropped or the deadline passes.
+    pub async fn stream(&self, plan: LogicalPlan) -> Result<RowStream> {
+        let ctx = self.query_context()?;
+        let limits = self.limits.clone();
+        let deadline = self.deadline();
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let pool = QueryRuntime::shared();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (rows_tx, rows_rx) = tokio::sync::mpsc::channel(2);
+        let task = pool.spawn(async move {
+            let run = async {
+                let physical = match physical_plan(&ctx, &plan, &limits).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e));
+                        return;
+                    }
+                };
+                match execute_stream(physical, ctx.task_ctx()) {
+                    Ok(stream) => {
+                        let _ = started_tx.send(Ok(()));
+                        execution::forward(stream, rows_tx, limits).await;
+                    }
+                    Err(e) => {
+                        let _ = started_tx.send(Err(e.into()));
+                    }
+                }
+            };
+            // The consumer has its own deadline; this one ends the work
+            // when the consumer is slow to notice.
+            let _ = tokio::time::timeout(deadline, run).await;
+            Ok(())
+        });
+        let timeout_ms = self.limits.timeout_ms;
+        match tokio::time::timeout(deadline, started_rx).await {
+            Ok(Ok(Ok(()))) => Ok(RowStream::new(schema, rows_rx, task)),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Err(task
+                .join()
+                .await
+                .err()
+                .unwrap_or(EngineError::QueryCancelled)),
+            Err(_) => Err(EngineError::QueryTimeout(timeout_ms)),
+        }
+    }
+
+    /// A context over this session's tables with a memory pool of its own.
+    fn query_context(&self) -> Result<SessionContext> {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(self.limits.memory_limit_mb as usize * 1024 * 1024, 1.0)
             .build_arc()?;
         let state = SessionStateBuilder::new_from_existing(self.ctx.state())
             .with_runtime_env(runtime)
             .build();
-        let ctx = SessionContext::new_with_state(state);
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let timeout = Duration::from_millis(self.limits.timeout_ms);
-        let run = async {
-            let df = ctx.sql_with_options(sql, options).await.map_err(refusal)?;
-            let schema = Arc::new(df.schema().as_arrow().clone());
-            let batches = df.collect().await?;
-            Ok(QueryResult { schema, batches })
-        };
-        tokio::time::timeout(timeout, run)
-            .await
-            .map_err(|_| EngineError::QueryTimeout(self.limits.timeout_ms))?
+        Ok(SessionContext::new_with_state(state))
     }
+}
+
+/// The plan guard: DDL, DML and statements are refused wherever they sit
+/// in the plan (inside `EXPLAIN` and `ANALYZE` too).
+fn read_only_options() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// Parses `sql` as one statement in the session's dialect, checks it and
+/// plans it.
+async fn plan_sql(ctx: &SessionContext, sql: &str, limits: &QueryLimits) -> Result<LogicalPlan> {
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    let statement = state.sql_to_statement(sql, &dialect).map_err(refusal)?;
+    check_df_statement(&statement, limits)?;
+    plan_statement(ctx, statement).await
+}
+
+/// The syntax guard over DataFusion's own statements (`COPY`, `CREATE
+/// EXTERNAL TABLE` and `EXPLAIN` of them are its, not sqlparser's).
+fn check_df_statement(statement: &DfStatement, limits: &QueryLimits) -> Result<()> {
+    match statement {
+        DfStatement::Statement(s) => statement_check::check(s, Door::Sql, limits).map(|_| ()),
+        DfStatement::Explain(explain) => match explain.statement.as_ref() {
+            DfStatement::Statement(s) if matches!(s.as_ref(), Statement::Query(_)) => {
+                statement_check::check(s, Door::Sql, limits).map(|_| ())
+            }
+            _ => Err(EngineError::QueryRefused(
+                "refused: queuelake SQL is read-only (EXPLAIN takes only a query)".into(),
+            )),
+        },
+        other => Err(EngineError::QueryRefused(format!(
+            "refused: queuelake SQL is read-only ({} …)",
+            other
+                .to_string()
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))),
+    }
+}
+
+async fn plan_statement(ctx: &SessionContext, statement: DfStatement) -> Result<LogicalPlan> {
+    let plan = ctx
+        .state()
+        .statement_to_plan(statement)
+        .await
+        .map_err(refusal)?;
+    read_only_options().verify_plan(&plan).map_err(refusal)?;
+    Ok(plan)
+}
+
+async fn physical_plan(
+    ctx: &SessionContext,
+    plan: &LogicalPlan,
+    limits: &QueryLimits,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let physical = ctx.state().create_physical_plan(plan).await?;
+    execution::check_joins(&physical, limits)?;
+    Ok(physical)
 }
 
 /// Planning errors are the user's: keep DataFusion's message (it names the

@@ -60,7 +60,7 @@ fn write_queue_log(path: &Path) {
 /// viewer, and a token limited to 2 requests per second.
 fn write_config(path: &Path, queue_log: &Path) {
     let mut text = format!(
-        "version = 1\n[server]\nmax_body_bytes = 4096\nrequests_per_second = 0\n\
+        "version = 1\n[server]\nmax_body_bytes = 4096\nrequests_per_second = 0\nauth_failures_burst = 10000\n\
          [query]\nmax_concurrent = 2\n[queue_log]\nfile = {:?}\n",
         queue_log.display().to_string()
     );

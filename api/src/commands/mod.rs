@@ -89,6 +89,12 @@ pub fn limits(query: &QuerySection) -> QueryLimits {
     QueryLimits {
         memory_limit_mb: query.memory_limit_mb,
         timeout_ms: query.timeout_ms,
+        max_result_rows: query.max_result_rows,
+        max_result_bytes: query.max_result_bytes,
+        max_value_bytes: query.max_value_bytes,
+        max_expression_depth: query.max_expression_depth,
+        max_expression_nodes: query.max_expression_nodes,
+        max_nested_loop_pairs: query.max_nested_loop_pairs,
     }
 }
 

@@ -43,7 +43,7 @@ use crate::auth::{Principal, Role, TokenEntry, TokenRegistry, token};
 use crate::cli::{AmiAuth, ServeArgs};
 use crate::commands::{limits, queue_log_writer};
 use crate::config::{ConfigFile, PostgresWireSection, QuerySection, ServerSection};
-use crate::http::limits::{QuerySlots, Rate, RateLimiter};
+use crate::http::limits::{AuthFailures, QuerySlots, Rate, RateLimiter};
 use crate::http::live::LiveSource;
 use crate::http::{AppState, router};
 use crate::pacing::service::{DecisionStore, Pacing};
@@ -324,6 +324,11 @@ impl Service {
             )
             .await?,
         );
+        let threads = match config.query.threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        queuelake_engine::query_runtime::QueryRuntime::configure(threads);
         let sessions = Sessions::build(&tables, &config.kpi, &limits, &tokens).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -420,6 +425,10 @@ impl Service {
             live: LiveSource::new(feed, &config.kpi.time_zone)?,
             tokens,
             rate_limiter: RateLimiter::default(),
+            auth_failures: AuthFailures::new(Rate {
+                per_second: config.server.auth_failures_per_second,
+                burst: config.server.auth_failures_burst,
+            }),
             rate: Rate {
                 per_second: config.server.requests_per_second,
                 burst: config.server.burst,
@@ -508,8 +517,12 @@ impl Service {
         });
         let report_tasks = state.reports.spawn(stop_tx.subscribe());
         let postgres = postgres.map(|wire| tokio::spawn(wire.serve()));
-        let server =
-            axum::serve(listener, router(state, max_body_bytes)).with_graceful_shutdown(shutdown);
+        let server = axum::serve(
+            listener,
+            router(state, max_body_bytes)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown);
         let source_ended = Box::pin(watch_sources(&workers, stop.clone()));
         tokio::select! {
             r = server => r?,

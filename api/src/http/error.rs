@@ -191,9 +191,12 @@ impl From<EngineError> for AppError {
                 at: sql_location(msg),
                 detail: msg.clone(),
             },
-            EngineError::QueryTimeout(_) | EngineError::InvalidSetting { .. } => {
-                AppError::bad_request(e.to_string())
-            }
+            EngineError::QueryTimeout(_)
+            | EngineError::InvalidSetting { .. }
+            | EngineError::StatementTooComplex(_)
+            | EngineError::QueryPanicked(_)
+            | EngineError::QueryCancelled => AppError::bad_request(e.to_string()),
+            EngineError::ResultTooLarge(detail) => AppError::PayloadTooLarge(detail.clone()),
             EngineError::DataFusion(df) if is_user_error(df) => {
                 let detail = df.strip_backtrace();
                 AppError::BadRequest {

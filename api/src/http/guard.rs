@@ -7,9 +7,10 @@
 //! (`/healthz`, `/readyz`, the docs page's and the dashboards' static
 //! assets, which hold no data) are open.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -139,10 +140,23 @@ fn caller(state: &AppState, request: &Request) -> Result<Arc<Principal>, AppErro
         .ok_or_else(|| {
             AppError::Unauthenticated("the Authorization header is not `Bearer <token>`".into())
         })?;
-    state
-        .tokens
-        .verify(token)
-        .ok_or_else(|| AppError::Unauthenticated("unknown token".into()))
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    if let Some(principal) = state.tokens.verify(token) {
+        return Ok(principal);
+    }
+    if let Some(peer) = peer {
+        if let Err(wait) = state.auth_failures.admit(peer) {
+            return Err(AppError::TooManyRequests {
+                detail: format!("too many failed sign-ins from {peer}; retry shortly"),
+                retry_after_s: wait.as_secs().max(1),
+            });
+        }
+        state.auth_failures.failed(peer, "http");
+    }
+    Err(AppError::Unauthenticated("unknown token".into()))
 }
 
 /// The rate `principal` is held to: its own, else the server's.

@@ -1,8 +1,10 @@
-//! Request limits: a token bucket per caller, and the slots queries run
-//! in (shared by HTTP and the PostgreSQL port). Refusals are 429 with
+//! Request limits: a token bucket per caller, a budget of failed sign-ins
+//! per peer, and the slots queries run in (all shared by HTTP and the
+//! PostgreSQL port). Refusals are 429 with
 //! `Retry-After`; the body limit (413) is axum's `DefaultBodyLimit`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,26 @@ struct Bucket {
     at: Instant,
 }
 
+impl Bucket {
+    fn full(rate: Rate, now: Instant) -> Self {
+        Bucket {
+            tokens: f64::from(rate.burst.max(1)),
+            at: now,
+        }
+    }
+
+    /// Refills for the time since the last use; the seconds to wait for
+    /// one token when there is none.
+    fn refill(&mut self, rate: Rate, now: Instant) -> Option<f64> {
+        let capacity = f64::from(rate.burst.max(1));
+        let refill =
+            now.saturating_duration_since(self.at).as_secs_f64() * f64::from(rate.per_second);
+        self.tokens = (self.tokens + refill).min(capacity);
+        self.at = now;
+        (self.tokens < 1.0).then(|| (1.0 - self.tokens) / f64::from(rate.per_second.max(1)))
+    }
+}
+
 /// One token bucket per caller name.
 #[derive(Default)]
 pub struct RateLimiter {
@@ -40,24 +62,17 @@ impl RateLimiter {
         if rate.per_second == 0 {
             return Ok(());
         }
-        let capacity = f64::from(rate.burst.max(1));
         let mut buckets = self
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bucket = buckets.entry(caller.to_owned()).or_insert(Bucket {
-            tokens: capacity,
-            at: now,
-        });
-        let refill =
-            now.saturating_duration_since(bucket.at).as_secs_f64() * f64::from(rate.per_second);
-        bucket.tokens = (bucket.tokens + refill).min(capacity);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
+        let bucket = buckets
+            .entry(caller.to_owned())
+            .or_insert_with(|| Bucket::full(rate, now));
+        let Some(wait) = bucket.refill(rate, now) else {
             bucket.tokens -= 1.0;
             return Ok(());
-        }
-        let wait = (1.0 - bucket.tokens) / f64::from(rate.per_second);
+        };
         Err(AppError::TooManyRequests {
             detail: format!(
                 "token {caller:?} is limited to {} requests per second (burst {}); retry in {:.0} ms",
@@ -67,6 +82,72 @@ impl RateLimiter {
             ),
             retry_after_s: wait.ceil().max(1.0) as u64,
         })
+    }
+}
+
+/// Failed sign-ins per peer address, on both protocols: a peer may fail
+/// its rate's burst at once (`[server] auth_failures_burst`, 10), then
+/// `auth_failures_per_second` (1); past that
+/// its wrong tokens are refused as too many (429 / 53300) without being
+/// counted or logged again. A right token always passes, so an attacker
+/// sharing an address (a NAT, a proxy) cannot lock its users out; tokens
+/// have 256 bits, so the budget bounds noise and load, not guessing.
+pub struct AuthFailures {
+    peers: Mutex<HashMap<IpAddr, Bucket>>,
+    rate: Rate,
+}
+
+impl AuthFailures {
+    /// Peers remembered at most (the full ones are forgotten first).
+    const MAX_PEERS: usize = 10_000;
+
+    /// A peer may fail `rate` (per_second 0: no limit).
+    pub fn new(rate: Rate) -> Self {
+        AuthFailures {
+            peers: Mutex::new(HashMap::new()),
+            rate,
+        }
+    }
+
+    /// Whether `peer` may fail again now, or how long it must wait.
+    pub fn admit(&self, peer: IpAddr) -> Result<(), Duration> {
+        if self.rate.per_second == 0 {
+            return Ok(());
+        }
+        let mut peers = self
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match peers.get_mut(&peer) {
+            Some(bucket) => match bucket.refill(self.rate, Instant::now()) {
+                Some(wait) => Err(Duration::from_secs_f64(wait)),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Records a failed sign-in of `peer` through `door` (counted and
+    /// logged as a warning).
+    pub fn failed(&self, peer: IpAddr, door: &'static str) {
+        metrics::counter!("queuelake_auth_failures_total", "door" => door).increment(1);
+        tracing::warn!(%peer, door, "failed sign-in: unknown token");
+        let now = Instant::now();
+        let mut peers = self
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let rate = self.rate;
+        if peers.len() >= Self::MAX_PEERS {
+            let capacity = f64::from(rate.burst.max(1));
+            peers.retain(|_, b| {
+                b.refill(rate, now);
+                b.tokens < capacity
+            });
+        }
+        let bucket = peers.entry(peer).or_insert_with(|| Bucket::full(rate, now));
+        bucket.refill(rate, now);
+        bucket.tokens = (bucket.tokens - 1.0).max(0.0);
     }
 }
 
@@ -108,6 +189,26 @@ impl QuerySlots {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_peer_that_keeps_failing_is_held_back_and_others_are_not() {
+        let failures = AuthFailures::new(Rate {
+            per_second: 1,
+            burst: 10,
+        });
+        let attacker: IpAddr = [10, 0, 0, 1].into();
+        let other: IpAddr = [10, 0, 0, 2].into();
+        for _ in 0..10 {
+            assert!(failures.admit(attacker).is_ok());
+            failures.failed(attacker, "http");
+        }
+        let wait = failures.admit(attacker).unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        assert!(failures.admit(other).is_ok());
+    }
 
     #[test]
     fn a_bucket_allows_its_burst_then_refills_at_its_rate() {

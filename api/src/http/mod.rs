@@ -57,7 +57,7 @@ use crate::auth::{Principal, Role, TokenRegistry};
 use crate::sessions::Sessions;
 use error::{AppError, Problem};
 use json::ApiJson;
-use limits::{QuerySlots, Rate, RateLimiter};
+use limits::{AuthFailures, QuerySlots, Rate, RateLimiter};
 
 /// What handlers share.
 pub struct AppState {
@@ -71,6 +71,8 @@ pub struct AppState {
     pub tokens: TokenRegistry,
     /// Per-token request buckets.
     pub rate_limiter: RateLimiter,
+    /// Failed sign-ins per peer (HTTP and the PostgreSQL port).
+    pub auth_failures: AuthFailures,
     /// The server's default rate per token.
     pub rate: Rate,
     /// Slots queries run in (shared with the PostgreSQL port).
@@ -298,7 +300,7 @@ pub struct SqlColumn {
         (status = 400, description = "Bad SQL (with line and column), a refused write, a timeout, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token's role may not run SQL", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than [server] max_body_bytes", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than [server] max_body_bytes, or the result than [query] max_result_rows / max_result_bytes", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body has a wrong type or an unknown field (named in `field`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "The token's rate or the query slots are exhausted (see Retry-After)", body = Problem, content_type = "application/problem+json"),
@@ -322,21 +324,32 @@ pub async fn sql(
     let seconds = started.elapsed().as_secs_f64();
     let outcome = match &result {
         Ok(_) => metrics::Outcome::Ok,
-        Err(queuelake_engine::EngineError::QueryRefused(_)) => metrics::Outcome::Refused,
+        Err(
+            queuelake_engine::EngineError::QueryRefused(_)
+            | queuelake_engine::EngineError::StatementTooComplex(_)
+            | queuelake_engine::EngineError::ResultTooLarge(_),
+        ) => metrics::Outcome::Refused,
         Err(_) => metrics::Outcome::Error,
     };
     metrics::record_query("http", outcome, seconds);
     let result = result?;
-    match request.format {
+    // Rendering a large result is the query's work too: off the runtime
+    // that serves other requests.
+    let format = request.format;
+    let (content_type, body) = tokio::task::spawn_blocking(move || match format {
         SqlFormat::Json => {
             let mut value = output::to_json(&result)?;
             value["elapsed_ms"] = json!(seconds * 1000.0);
-            Ok(Json(value).into_response())
+            let bytes = serde_json::to_vec(&value)
+                .map_err(|e| AppError::Internal(format!("rendering JSON: {e}")))?;
+            Ok::<_, AppError>(("application/json", bytes))
         }
         SqlFormat::Csv => Ok((
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            output::to_csv(&result)?,
-        )
-            .into_response()),
-    }
+            "text/csv; charset=utf-8",
+            output::to_csv(&result)?.into_bytes(),
+        )),
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("rendering the result: {e}")))??;
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }

@@ -1,46 +1,59 @@
-//! Per-connection dispatch: each query runs in the session of the
-//! connection's token (its scope), under the server's limits.
+//! Per-connection dispatch: each statement runs in the session of the
+//! connection's token (its scope), through the engine's guards and on the
+//! query pool, under the server's limits.
 //!
-//! Sessions are datafusion-postgres services over the scope's query engine
-//! (one per engine, made on first use, with `pg_catalog` installed and
-//! the [`ReadOnly`] hook first). A query takes a slot from the shared
-//! query slots and holds it until its rows are sent; the server's
-//! deadline ends it whatever the client set.
+//! ```text
+//!  Query / Parse ─▶ statements::prepare (pool: parse, syntax guard, plan guard)
+//!     ├─ read ──────▶ rows::read_response (pool: execute; rows streamed, bounded)
+//!     ├─ DECLARE ───▶ the same rows, kept in a cursor for FETCH
+//!     └─ session ───▶ datafusion-postgres hooks (SET, SHOW, BEGIN, FETCH, CLOSE)
+//! ```
+//!
+//! datafusion-postgres provides the catalog (`pg_catalog`), the
+//! compatibility parser, the session-command hooks and the row encoding;
+//! it never plans or runs a statement of a client itself. A statement
+//! takes a slot from the shared query slots and holds it until its rows
+//! are sent; the server's deadline and the client's cancel request end it
+//! whatever the client set.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use datafusion::execution::SessionStateBuilder;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ParamValues;
 use datafusion::execution::context::SessionContext;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
 use datafusion::sql::sqlparser::ast::Statement;
+use datafusion_postgres::arrow_pg::datatypes::df::deserialize_parameters_with_server_types;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
+use datafusion_postgres::hooks::HookClient;
 use datafusion_postgres::hooks::cursor::CursorStatementHook;
 use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use datafusion_postgres::pgwire::api::portal::{Format, Portal};
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use datafusion_postgres::pgwire::api::results::{FieldInfo, Response};
-use datafusion_postgres::pgwire::api::stmt::QueryParser;
+use datafusion_postgres::pgwire::api::results::{FieldInfo, Response, Tag};
+use datafusion_postgres::pgwire::api::stmt::{QueryParser, StoredStatement};
 use datafusion_postgres::pgwire::api::store::PortalStore;
 use datafusion_postgres::pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
-use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
-use datafusion_postgres::pgwire::messages::data::DataRow;
+use datafusion_postgres::pgwire::types::format::FormatOptions;
 use datafusion_postgres::{DfSessionService, Parser, QueryHook};
-use futures::{Future, Sink, Stream};
+use futures::Sink;
+use queuelake_engine::EngineError;
 use queuelake_engine::session::QueryEngine;
-use tokio::sync::OwnedSemaphorePermit;
+use queuelake_engine::statement_check::{Door, StatementKind};
 
-use super::guard::ReadOnly;
+use super::cancel::{CancelRequests, CancelWatch, Cancels, Registration};
+use super::pending::Pending;
+use super::rows::{Bounds, pg_error, read_response, user_error};
 use super::startup::{TOKEN_NAME, TokenStartup};
+use super::statements::{PgSession, Prepared, Statements, prepare};
 use crate::auth::Principal;
 use crate::http::AppState;
 use crate::http::error::AppError;
@@ -56,10 +69,12 @@ const CATALOG: &str = queuelake_engine::session::CATALOG;
 pub struct Shared {
     state: Arc<AppState>,
     principals: HashMap<String, Arc<Principal>>,
-    services: Mutex<HashMap<usize, Arc<DfSessionService>>>,
-    /// A parser for what does not depend on the session (result and
-    /// parameter types of an already planned statement).
+    sessions: Mutex<HashMap<usize, Arc<PgSession>>>,
+    /// A parser for what does not depend on the session (parameter types
+    /// of an already planned statement).
     any_parser: Arc<Parser>,
+    /// The signed-in connections' cancel keys.
+    pub cancels: Arc<Cancels>,
 }
 
 /// The pgwire handlers.
@@ -70,25 +85,28 @@ pub struct Handlers {
 }
 
 impl Handlers {
-    /// Handlers over `state`'s tokens and sessions.
-    pub fn new(state: Arc<AppState>) -> Self {
+    /// Handlers over `state`'s tokens and sessions, with at most
+    /// `max_signed_in` connections signed in; sign-ins leave `pending`.
+    pub fn new(state: Arc<AppState>, max_signed_in: usize, pending: Arc<Pending>) -> Self {
         let principals = state
             .tokens
             .principals()
             .map(|p| (p.name.clone(), Arc::clone(p)))
             .collect();
         let any_parser = DfSessionService::new(Arc::new(SessionContext::new())).query_parser();
+        let cancels = Arc::new(Cancels::default());
         let shared = Arc::new(Shared {
             state: state.clone(),
             principals,
-            services: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
             any_parser,
+            cancels: cancels.clone(),
         });
         Handlers {
             parser: Arc::new(ScopedParser {
                 shared: shared.clone(),
             }),
-            startup: Arc::new(TokenStartup::new(state)),
+            startup: Arc::new(TokenStartup::new(state, cancels, max_signed_in, pending)),
             shared,
         }
     }
@@ -112,14 +130,10 @@ impl PgWireServerHandlers for Handlers {
     fn startup_handler(&self) -> Arc<impl datafusion_postgres::pgwire::api::auth::StartupHandler> {
         self.startup.clone()
     }
-}
 
-fn user_error(code: &str, message: String) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(
-        "ERROR".into(),
-        code.into(),
-        message,
-    )))
+    fn cancel_handler(&self) -> Arc<impl datafusion_postgres::pgwire::api::cancel::CancelHandler> {
+        Arc::new(CancelRequests(self.shared.cancels.clone()))
+    }
 }
 
 /// An [`AppError`] of the limits as a PostgreSQL error.
@@ -155,43 +169,76 @@ impl Shared {
     }
 
     /// The session `principal` queries in.
-    fn service(&self, principal: &Principal) -> PgWireResult<Arc<DfSessionService>> {
+    fn session(&self, principal: &Principal) -> PgWireResult<Arc<PgSession>> {
         let engine = self
             .state
             .sessions
             .for_principal(principal)
             .ok_or_else(|| user_error("XX000", format!("no session for {:?}", principal.name)))?;
         let key = Arc::as_ptr(&engine) as usize;
-        let mut services = self
-            .services
+        let mut sessions = self
+            .sessions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(service) = services.get(&key) {
-            return Ok(service.clone());
+        if let Some(session) = sessions.get(&key) {
+            return Ok(session.clone());
         }
-        let service = Arc::new(
-            build_service(&engine).map_err(|e| user_error("XX000", format!("session: {e}")))?,
+        let session = Arc::new(
+            build_session(&engine).map_err(|e| user_error("XX000", format!("session: {e}")))?,
         );
-        services.insert(key, service.clone());
-        Ok(service)
+        sessions.insert(key, session.clone());
+        Ok(session)
     }
 
     fn deadline(&self) -> Duration {
         Duration::from_millis(self.state.sessions.full().limits().timeout_ms)
     }
+
+    /// A query slot, shared with HTTP.
+    async fn slot(&self) -> PgWireResult<Arc<tokio::sync::OwnedSemaphorePermit>> {
+        match self.state.query_slots.acquire().await {
+            Ok(slot) => Ok(Arc::new(slot)),
+            Err(e) => {
+                record_query("postgres", Outcome::Refused, 0.0);
+                Err(limit_error(e))
+            }
+        }
+    }
+
+    /// The bounds of a statement starting now on `client`'s connection.
+    async fn bounds<C: ClientInfo + ?Sized>(&self, client: &C) -> PgWireResult<Bounds> {
+        Ok(Bounds {
+            slot: self.slot().await?,
+            deadline: tokio::time::Instant::now() + self.deadline(),
+            timeout: self.deadline(),
+            cancel: cancel_watch(client),
+        })
+    }
 }
 
-/// A datafusion-postgres service over `engine`'s tables, with its memory
-/// limit, `pg_catalog`, and the read-only hook first.
-fn build_service(engine: &QueryEngine) -> anyhow::Result<DfSessionService> {
-    let limits = engine.limits();
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_limit(limits.memory_limit_mb as usize * 1024 * 1024, 1.0)
-        .build_arc()?;
-    let state = SessionStateBuilder::new_from_existing(engine.context().state())
-        .with_runtime_env(runtime)
-        .build();
-    let ctx = Arc::new(SessionContext::new_with_state(state));
+/// Resolves when `client`'s connection receives a cancel request.
+fn cancel_watch<C: ClientInfo + ?Sized>(client: &C) -> CancelWatch {
+    match client.session_extensions().get::<Registration>() {
+        Some(registration) => registration.watch(),
+        None => Box::pin(std::future::pending()),
+    }
+}
+
+/// Runs `work` unless the connection's cancel request comes first.
+async fn cancellable<T>(
+    cancel: CancelWatch,
+    work: impl std::future::Future<Output = Result<T, EngineError>>,
+) -> PgWireResult<T> {
+    tokio::select! {
+        done = work => done.map_err(pg_error),
+        () = cancel => Err(pg_error(EngineError::QueryCancelled)),
+    }
+}
+
+/// A session over `engine`'s tables with `pg_catalog`, `current_setting`,
+/// `version()` in PostgreSQL's form, and the session-command hooks.
+fn build_session(engine: &QueryEngine) -> anyhow::Result<PgSession> {
+    let ctx = SessionContext::new_with_state(engine.context().state());
     if ctx
         .catalog(CATALOG)
         .and_then(|c| c.schema("pg_catalog"))
@@ -199,132 +246,81 @@ fn build_service(engine: &QueryEngine) -> anyhow::Result<DfSessionService> {
     {
         setup_pg_catalog(&ctx, CATALOG, EmptyContextProvider)
             .map_err(|e| anyhow::anyhow!("pg_catalog: {e}"))?;
-        ctx.register_udf(super::settings::current_setting());
     }
+    ctx.register_udf(super::settings::current_setting());
+    ctx.register_udf(super::settings::version());
     let hooks: Vec<Arc<dyn QueryHook>> = vec![
-        Arc::new(ReadOnly),
         Arc::new(CursorStatementHook),
         Arc::new(SetShowHook),
         Arc::new(TransactionStatementHook),
     ];
-    Ok(DfSessionService::new_with_hooks(ctx, hooks))
+    Ok(PgSession::new(engine.with_context(ctx), hooks))
+}
+
+/// The first hook's answer to a session command (simple protocol).
+async fn session_command(
+    session: &PgSession,
+    statement: &Statement,
+    client: &mut dyn HookClient,
+) -> PgWireResult<Response> {
+    for hook in &session.hooks {
+        if let Some(answer) = hook
+            .handle_simple_query(statement, session.engine.context(), client)
+            .await
+        {
+            return answer;
+        }
+    }
+    Err(not_supported(statement))
+}
+
+fn not_supported(statement: &Statement) -> PgWireError {
+    // 0A000: feature_not_supported
+    let text = statement.to_string();
+    let verb: String = text
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    user_error("0A000", format!("{verb} is not supported by queuelake"))
+}
+
+/// Opens the cursor of a `DECLARE … CURSOR FOR <read>`: its rows are the
+/// read's, bounded like any read's, kept for `FETCH`.
+async fn declare_cursor(
+    session: Arc<PgSession>,
+    statement: &Statement,
+    plan: LogicalPlan,
+    client: &mut dyn HookClient,
+    bounds: Bounds,
+) -> PgWireResult<Response> {
+    let Statement::Declare { stmts } = statement else {
+        return Err(not_supported(statement));
+    };
+    let [declare] = stmts.as_slice() else {
+        return Err(user_error("0A000", "DECLARE one cursor at a time".into()));
+    };
+    let Some(name) = declare.names.first().map(|n| n.value.clone()) else {
+        return Err(user_error("42601", "cursor name is required".into()));
+    };
+    let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+    let response = read_response(session, plan, &Format::UnifiedText, options, bounds)?;
+    let text = declare
+        .for_query
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let stored = Arc::new(StoredStatement::new(name.clone(), (text, None), vec![]));
+    let portal = Portal::new_cursor(name, stored);
+    portal.start(response).await;
+    client.portal_store().put_portal(Arc::new(portal));
+    Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
 }
 
 /// One connection's view of the handlers.
 pub struct Connection {
     shared: Arc<Shared>,
     parser: Arc<ScopedParser>,
-}
-
-impl Connection {
-    /// Runs `work` (planning; rows stream later) with a slot and the
-    /// deadline, and makes every row stream it returns keep both.
-    async fn limited<F>(&self, work: F) -> PgWireResult<Vec<Response>>
-    where
-        F: Future<Output = PgWireResult<Vec<Response>>>,
-    {
-        let slot = match self.shared.state.query_slots.acquire().await {
-            Ok(slot) => Arc::new(slot),
-            Err(e) => {
-                record_query("postgres", Outcome::Refused, 0.0);
-                return Err(limit_error(e));
-            }
-        };
-        let started = Instant::now();
-        let deadline = tokio::time::Instant::now() + self.shared.deadline();
-        let responses = match tokio::time::timeout_at(deadline, work).await {
-            Ok(Ok(responses)) => responses,
-            Ok(Err(e)) => {
-                record_query("postgres", Outcome::Error, started.elapsed().as_secs_f64());
-                return Err(e);
-            }
-            Err(_) => {
-                record_query("postgres", Outcome::Error, started.elapsed().as_secs_f64());
-                return Err(timed_out(self.shared.deadline()));
-            }
-        };
-        let timeout = self.shared.deadline();
-        Ok(responses
-            .into_iter()
-            .map(|response| match response {
-                Response::Query(mut query) => {
-                    let rows =
-                        std::mem::replace(&mut query.data_rows, Box::pin(futures::stream::empty()));
-                    query.data_rows = Box::pin(Guarded {
-                        rows,
-                        deadline: Box::pin(tokio::time::sleep_until(deadline)),
-                        timeout,
-                        _slot: slot.clone(),
-                        started,
-                        failed: false,
-                        done: false,
-                    });
-                    Response::Query(query)
-                }
-                other => other,
-            })
-            .collect())
-    }
-}
-
-fn timed_out(limit: Duration) -> PgWireError {
-    // 57014: query_canceled
-    user_error(
-        "57014",
-        format!(
-            "canceling statement: it ran past the server's limit of {} ms ([query] timeout_ms)",
-            limit.as_millis()
-        ),
-    )
-}
-
-/// A result's rows, holding the query's slot and bounded by its deadline.
-struct Guarded {
-    rows: Pin<Box<dyn Stream<Item = PgWireResult<DataRow>> + Send>>,
-    deadline: Pin<Box<tokio::time::Sleep>>,
-    timeout: Duration,
-    _slot: Arc<OwnedSemaphorePermit>,
-    started: Instant,
-    failed: bool,
-    done: bool,
-}
-
-impl Stream for Guarded {
-    type Item = PgWireResult<DataRow>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        if this.deadline.as_mut().poll(cx).is_ready() {
-            this.done = true;
-            this.failed = true;
-            return Poll::Ready(Some(Err(timed_out(this.timeout))));
-        }
-        match this.rows.as_mut().poll_next(cx) {
-            Poll::Ready(None) => {
-                this.done = true;
-                Poll::Ready(None)
-            }
-            Poll::Ready(Some(Err(e))) => {
-                this.failed = true;
-                Poll::Ready(Some(Err(e)))
-            }
-            other => other,
-        }
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        let outcome = if self.failed {
-            Outcome::Error
-        } else {
-            Outcome::Ok
-        };
-        record_query("postgres", outcome, self.started.elapsed().as_secs_f64());
-    }
 }
 
 #[async_trait]
@@ -337,11 +333,78 @@ impl SimpleQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let principal = self.shared.caller(client)?;
-        let service = self.shared.service(&principal)?;
+        let session = self.shared.session(&principal)?;
         tracing::debug!(token = %principal.name, query, "postgres wire query");
-        self.limited(async { SimpleQueryHandler::do_query(&*service, client, query).await })
+        let prepared = {
+            let _slot = self.shared.slot().await?;
+            cancellable(
+                cancel_watch(client),
+                prepare(session.clone(), query.to_string(), Statements::Many),
+            )
             .await
+            .inspect_err(|_| record_query("postgres", Outcome::Error, 0.0))?
+        };
+        if prepared.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let mut responses = Vec::with_capacity(prepared.len());
+        for Prepared {
+            statement,
+            kind,
+            plan,
+        } in prepared
+        {
+            let response = match (kind, plan) {
+                (StatementKind::Read, Some(plan)) => {
+                    let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+                    let bounds = self.shared.bounds(client).await?;
+                    Response::Query(read_response(
+                        session.clone(),
+                        plan,
+                        &Format::UnifiedText,
+                        options,
+                        bounds,
+                    )?)
+                }
+                (StatementKind::DeclareCursor, Some(plan)) => {
+                    let bounds = self.shared.bounds(client).await?;
+                    declare_cursor(session.clone(), &statement, plan, client, bounds).await?
+                }
+                _ => session_command(&session, &statement, client).await?,
+            };
+            responses.push(response);
+        }
+        Ok(responses)
     }
+}
+
+/// The values bound to `plan`'s parameters, decoded as the plan types them.
+fn bind(
+    shared: &Shared,
+    portal: &Portal<DfStatement>,
+    plan: &LogicalPlan,
+) -> PgWireResult<LogicalPlan> {
+    let types = plan
+        .get_parameter_types()
+        .map_err(|e| pg_error(EngineError::DataFusion(e)))?;
+    if types.is_empty() {
+        return Ok(plan.clone());
+    }
+    let mut ordered: Vec<(String, Option<DataType>)> = types.into_iter().collect();
+    ordered.sort_by_key(|(id, _)| {
+        id.trim_start_matches('$')
+            .parse::<u32>()
+            .unwrap_or(u32::MAX)
+    });
+    let inferred: Vec<Option<&DataType>> = ordered.iter().map(|(_, t)| t.as_ref()).collect();
+    let wire = shared
+        .any_parser
+        .get_parameter_types(&portal.statement.statement)?;
+    let wire: Vec<Option<&Type>> = wire.iter().map(Some).collect();
+    let values: ParamValues = deserialize_parameters_with_server_types(portal, &inferred, &wire)?;
+    plan.clone()
+        .replace_params_with_values(&values)
+        .map_err(|e| pg_error(EngineError::DataFusion(e)))
 }
 
 #[async_trait]
@@ -357,7 +420,7 @@ impl ExtendedQueryHandler for Connection {
         &self,
         client: &mut C,
         portal: &Portal<Self::Statement>,
-        max_rows: usize,
+        _max_rows: usize,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -366,21 +429,66 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let principal = self.shared.caller(client)?;
-        let service = self.shared.service(&principal)?;
-        let mut responses = self
-            .limited(async {
-                ExtendedQueryHandler::do_query(&*service, client, portal, max_rows)
-                    .await
-                    .map(|r| vec![r])
-            })
-            .await?;
-        Ok(responses.pop().unwrap_or(Response::EmptyQuery))
+        let session = self.shared.session(&principal)?;
+        let (_, Some((statement, plan))) = &portal.statement.statement else {
+            return Ok(Response::EmptyQuery);
+        };
+        // Checked when parsed; the kind decides how it runs.
+        let kind = session
+            .engine
+            .check(statement, Door::PostgresWire)
+            .map_err(pg_error)?;
+        match kind {
+            StatementKind::Read => {
+                let plan = bind(&self.shared, portal, plan)?;
+                let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+                let bounds = self.shared.bounds(client).await?;
+                Ok(Response::Query(read_response(
+                    session,
+                    plan,
+                    &portal.result_column_format,
+                    options,
+                    bounds,
+                )?))
+            }
+            StatementKind::DeclareCursor => {
+                let plan = bind(&self.shared, portal, plan)?;
+                let bounds = self.shared.bounds(client).await?;
+                declare_cursor(session, statement, plan, client, bounds).await
+            }
+            StatementKind::SessionCommand => {
+                let none = ParamValues::List(vec![]);
+                for hook in &session.hooks {
+                    if let Some(answer) = hook
+                        .handle_extended_query(
+                            statement,
+                            plan,
+                            &none,
+                            session.engine.context(),
+                            client,
+                        )
+                        .await
+                    {
+                        return answer;
+                    }
+                }
+                Err(not_supported(statement))
+            }
+        }
     }
 }
 
 /// Parses in the session of the connection's token.
 pub struct ScopedParser {
     shared: Arc<Shared>,
+}
+
+/// The plan a statement without rows stands for.
+fn no_rows() -> LogicalPlan {
+    LogicalPlan::EmptyRelation(EmptyRelation {
+        produce_one_row: false,
+        schema: Arc::new(datafusion::common::DFSchema::empty()),
+    })
 }
 
 #[async_trait]
@@ -391,14 +499,46 @@ impl QueryParser for ScopedParser {
         &self,
         client: &C,
         sql: &str,
-        types: &[Option<Type>],
+        _types: &[Option<Type>],
     ) -> PgWireResult<Option<Self::Statement>>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
         let principal = self.shared.principal(client)?;
-        let service = self.shared.service(&principal)?;
-        service.query_parser().parse_sql(client, sql, types).await
+        let session = self.shared.session(&principal)?;
+        let mut prepared = {
+            let _slot = self.shared.slot().await?;
+            cancellable(
+                cancel_watch(client),
+                prepare(session.clone(), sql.to_string(), Statements::One),
+            )
+            .await?
+        };
+        let Some(Prepared {
+            statement,
+            kind,
+            plan,
+        }) = prepared.pop()
+        else {
+            return Ok(None);
+        };
+        let plan = match (kind, plan) {
+            (StatementKind::SessionCommand, _) => {
+                let mut answer = None;
+                for hook in &session.hooks {
+                    answer = hook
+                        .handle_extended_parse_query(&statement, session.engine.context(), client)
+                        .await;
+                    if answer.is_some() {
+                        break;
+                    }
+                }
+                answer.unwrap_or_else(|| Ok(no_rows()))?
+            }
+            (_, Some(plan)) => plan,
+            (_, None) => no_rows(),
+        };
+        Ok(Some((statement.to_string(), Some((statement, plan)))))
     }
 
     fn get_parameter_types(&self, statement: &Self::Statement) -> PgWireResult<Vec<Type>> {
@@ -410,6 +550,10 @@ impl QueryParser for ScopedParser {
         statement: &Self::Statement,
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
+        // A DECLARE answers with a tag, not rows (its plan is its query's).
+        if let (_, Some((Statement::Declare { .. }, _))) = statement {
+            return Ok(vec![]);
+        }
         self.shared
             .any_parser
             .get_result_schema(statement, column_format)

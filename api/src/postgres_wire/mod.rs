@@ -7,22 +7,34 @@
 //! - the password is an API token ([`startup`]); the token's role must
 //!   allow SQL, and its scope picks the session ([`crate::sessions`]), so
 //!   a scoped token sees the same rows here as over HTTP;
-//! - statements other than reads are refused before planning ([`guard`]);
+//! - every statement goes through the engine's two guards and runs on the
+//!   query pool ([`statements`], [`rows`]); nothing of a client is planned
+//!   or run by datafusion-postgres or on the service's runtime;
 //! - every query takes a slot from the shared query slots, runs under the
-//!   server's deadline (whatever `SET statement_timeout` says) and counts
-//!   against the token's rate ([`handler`]).
+//!   server's deadline (whatever `SET statement_timeout` says), ends on a
+//!   cancel request ([`cancel`]) and counts against the token's rate
+//!   ([`handler`]);
+//! - connections that have not signed in have a small set of their own
+//!   with a deadline ([`pending`]); signed-in ones are bounded by
+//!   `max_connections` ([`startup`]).
 //!
-//! Modules: [`startup`] (authentication), [`guard`] (read-only hook),
-//! [`handler`] (per-connection dispatch and limits), [`settings`]
-//! (`current_setting()`).
+//! Modules: [`startup`] (authentication), [`pending`] (unauthenticated
+//! connections), [`handler`] (per-connection dispatch), [`statements`]
+//! (parse, check, plan), [`rows`] (encoding and bounds of results),
+//! [`cancel`] (cancel requests), [`settings`] (`current_setting()`,
+//! `version()`).
 
-pub mod guard;
+pub mod cancel;
 pub mod handler;
+pub mod pending;
+pub mod rows;
 pub mod settings;
 pub mod startup;
+pub mod statements;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use datafusion_postgres::pgwire::tokio::process_socket;
 use datafusion_postgres::pgwire::tokio::tokio_rustls::TlsAcceptor;
@@ -31,8 +43,8 @@ use datafusion_postgres::pgwire::tokio::tokio_rustls::rustls::pki_types::pem::Pe
 use datafusion_postgres::pgwire::tokio::tokio_rustls::rustls::pki_types::{
     CertificateDer, PrivateKeyDer,
 };
+use pending::Pending;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 use crate::config::PostgresWireSection;
 use crate::http::AppState;
@@ -44,7 +56,25 @@ pub struct PostgresWire {
     address: SocketAddr,
     tls: Option<TlsAcceptor>,
     handlers: Arc<Handlers>,
-    connections: Arc<Semaphore>,
+    pending: Arc<Pending>,
+    startup_timeout: Duration,
+}
+
+/// Counts a connection in `queuelake_postgres_wire_connections` for as
+/// long as it lives, however its task ends (closed, aborted, panicked).
+struct Counted;
+
+impl Counted {
+    fn new() -> Self {
+        metrics::gauge!("queuelake_postgres_wire_connections").increment(1.0);
+        Counted
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        metrics::gauge!("queuelake_postgres_wire_connections").decrement(1.0);
+    }
 }
 
 impl PostgresWire {
@@ -60,12 +90,18 @@ impl PostgresWire {
             .map_err(|e| anyhow::anyhow!("postgres wire on {}: {e}", section.listen))?;
         let address = listener.local_addr()?;
         tracing::info!(%address, tls = tls.is_some(), "postgres wire listening");
+        let pending = Arc::new(Pending::new(section.max_unauthenticated));
         Ok(PostgresWire {
             listener,
             address,
             tls,
-            handlers: Arc::new(Handlers::new(state)),
-            connections: Arc::new(Semaphore::new(section.max_connections.max(1))),
+            handlers: Arc::new(Handlers::new(
+                state,
+                section.max_connections,
+                pending.clone(),
+            )),
+            pending,
+            startup_timeout: Duration::from_millis(section.startup_timeout_ms),
         })
     }
 
@@ -76,28 +112,37 @@ impl PostgresWire {
 
     /// Accepts connections until the task is dropped.
     pub async fn serve(self) {
+        let mut next_id = 0u64;
         loop {
             let (socket, peer) = match self.listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!(error = %e, "postgres wire: accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             };
-            let Ok(permit) = self.connections.clone().try_acquire_owned() else {
-                tracing::warn!(%peer, "postgres wire: connection refused, max_connections reached");
-                continue;
-            };
+            next_id += 1;
+            let id = next_id;
+            self.pending.add(id, peer);
             let handlers = self.handlers.clone();
             let tls = self.tls.clone();
-            tokio::spawn(async move {
-                metrics::gauge!("queuelake_postgres_wire_connections").increment(1.0);
+            let pending = self.pending.clone();
+            let task = tokio::spawn(async move {
+                let _counted = Counted::new();
                 if let Err(e) = process_socket(socket, tls, handlers).await {
                     tracing::debug!(%peer, error = %e, "postgres wire connection ended");
                 }
-                metrics::gauge!("queuelake_postgres_wire_connections").decrement(1.0);
-                drop(permit);
+                pending.expire(id);
+            });
+            self.pending.set_task(id, task.abort_handle());
+            let pending = self.pending.clone();
+            let timeout = self.startup_timeout;
+            tokio::spawn(async move {
+                tokio::time::sleep(timeout).await;
+                if pending.expire(id) {
+                    tracing::warn!(%peer, "postgres wire: closed a connection that did not sign in within {} ms", timeout.as_millis());
+                }
             });
         }
     }

@@ -13,9 +13,59 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-/// The parameters a session reports.
+/// The PostgreSQL release whose protocol and catalog the port speaks.
+pub const SERVER_VERSION: &str = "16.6";
+
+/// `server_version` as PostgreSQL reports it ("16.6 (Debian …)"), naming
+/// queuelake where a distribution names itself.
+pub fn server_version() -> String {
+    format!("{SERVER_VERSION} (queuelake {})", env!("CARGO_PKG_VERSION"))
+}
+
+/// What `version()` answers, in PostgreSQL's form (drivers such as
+/// SQLAlchemy read the release from it).
+pub fn version_text() -> String {
+    format!(
+        "PostgreSQL {SERVER_VERSION} (queuelake {}) on {}-pc-linux-gnu, compiled by rustc, 64-bit",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    )
+}
+
+/// `version()`.
+pub fn version() -> ScalarUDF {
+    ScalarUDF::from(Version {
+        signature: Signature::exact(vec![], Volatility::Stable),
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Version {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for Version {
+    fn name(&self) -> &str {
+        "version"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(
+            version_text(),
+        ))))
+    }
+}
+
+/// The parameters a session reports (`server_version` is [`server_version`]).
 const SETTINGS: &[(&str, &str)] = &[
-    ("server_version", "16.6"),
     ("server_version_num", "160006"),
     ("server_encoding", "UTF8"),
     ("client_encoding", "UTF8"),
@@ -35,12 +85,15 @@ const SETTINGS: &[(&str, &str)] = &[
 ];
 
 /// The value of setting `name` (case-insensitive).
-pub fn setting(name: &str) -> Option<&'static str> {
+pub fn setting(name: &str) -> Option<String> {
     let name = name.to_ascii_lowercase();
+    if name == "server_version" {
+        return Some(server_version());
+    }
     SETTINGS
         .iter()
         .find(|(key, _)| *key == name)
-        .map(|(_, value)| *value)
+        .map(|(_, value)| (*value).to_string())
 }
 
 /// The UDF.
@@ -82,7 +135,7 @@ impl ScalarUDFImpl for CurrentSetting {
         let lookup = |name: Option<&str>| -> Result<Option<String>> {
             let Some(name) = name else { return Ok(None) };
             match setting(name) {
-                Some(value) => Ok(Some(value.to_owned())),
+                Some(value) => Ok(Some(value)),
                 None if missing_ok => Ok(None),
                 None => Err(DataFusionError::Plan(format!(
                     "unrecognized configuration parameter \"{name}\""
@@ -116,9 +169,16 @@ mod tests {
 
     #[test]
     fn known_settings_answer_and_unknown_ones_do_not() {
-        assert_eq!(setting("server_version_num"), Some("160006"));
-        assert_eq!(setting("TimeZone"), Some("UTC"));
-        assert_eq!(setting("search_path"), Some("public"));
+        assert_eq!(setting("server_version_num").as_deref(), Some("160006"));
+        assert_eq!(setting("TimeZone").as_deref(), Some("UTC"));
+        assert_eq!(setting("search_path").as_deref(), Some("public"));
         assert_eq!(setting("shared_buffers"), None);
+        // Drivers read the release from these (SQLAlchemy: r"PostgreSQL (\d+)\.?(\d+)?").
+        assert!(
+            setting("server_version")
+                .unwrap()
+                .starts_with("16.6 (queuelake ")
+        );
+        assert!(version_text().starts_with("PostgreSQL 16.6 (queuelake "));
     }
 }

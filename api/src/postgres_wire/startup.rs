@@ -1,6 +1,10 @@
 //! Authentication: the client's password is an API token. The user name
 //! is free (tools insist on one); the token decides who the connection
-//! is. Only roles that may run SQL get in.
+//! is. Only roles that may run SQL get in. A signed-in connection takes
+//! one of `[postgres_wire] max_connections` (a full server answers FATAL
+//! 53300), leaves the unauthenticated set ([`super::pending`]) and
+//! registers its cancel key ([`super::cancel`]). Failed sign-ins count
+//! against the peer's budget ([`crate::http::limits::AuthFailures`]).
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -18,6 +22,10 @@ use datafusion_postgres::pgwire::messages::startup::Authentication;
 use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use futures::{Sink, SinkExt};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::cancel::{Cancels, Registration};
+use super::pending::Pending;
 use crate::auth::Permission;
 use crate::http::AppState;
 
@@ -29,18 +37,39 @@ pub struct TokenStartup {
     state: Arc<AppState>,
     parameters: DefaultServerParameterProvider,
     keys: RandomPidSecretKeyGenerator,
+    cancels: Arc<Cancels>,
+    signed_in: Arc<Semaphore>,
+    max_signed_in: usize,
+    pending: Arc<Pending>,
+}
+
+/// A signed-in connection's hold on its place (dropped with the connection).
+struct SignedIn {
+    _permit: OwnedSemaphorePermit,
+    _cancel: Registration,
 }
 
 impl TokenStartup {
-    /// Checks passwords against `state`'s tokens.
-    pub fn new(state: Arc<AppState>) -> Self {
+    /// Checks passwords against `state`'s tokens; at most `max_signed_in`
+    /// connections are signed in at once.
+    pub fn new(
+        state: Arc<AppState>,
+        cancels: Arc<Cancels>,
+        max_signed_in: usize,
+        pending: Arc<Pending>,
+    ) -> Self {
         let mut parameters = DefaultServerParameterProvider::default();
         parameters.is_superuser = false;
         parameters.default_transaction_read_only = true;
+        parameters.server_version = super::settings::server_version();
         TokenStartup {
             state,
             parameters,
             keys: RandomPidSecretKeyGenerator::default(),
+            cancels,
+            signed_in: Arc::new(Semaphore::new(max_signed_in.max(1))),
+            max_signed_in: max_signed_in.max(1),
+            pending,
         }
     }
 }
@@ -78,8 +107,21 @@ impl StartupHandler for TokenStartup {
             }
             PgWireFrontendMessage::PasswordMessageFamily(password) => {
                 let password = password.into_password()?;
+                let peer = client.socket_addr();
                 let Some(principal) = self.state.tokens.verify(&password.password) else {
-                    tracing::info!(peer = %client.socket_addr(), "postgres wire: unknown token");
+                    if let Err(wait) = self.state.auth_failures.admit(peer.ip()) {
+                        // 53300: too_many_connections (PostgreSQL's answer
+                        // to a client it will not serve now).
+                        return Err(fatal(
+                            "53300",
+                            format!(
+                                "too many failed sign-ins from {}; retry in {} s",
+                                peer.ip(),
+                                wait.as_secs().max(1)
+                            ),
+                        ));
+                    }
+                    self.state.auth_failures.failed(peer.ip(), "postgres");
                     // 28P01: invalid_password
                     return Err(fatal(
                         "28P01",
@@ -97,8 +139,24 @@ impl StartupHandler for TokenStartup {
                         ),
                     ));
                 }
+                let Ok(permit) = self.signed_in.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, "postgres wire: refused, max_connections reached");
+                    return Err(fatal(
+                        "53300",
+                        format!(
+                            "sorry, too many clients already ({} signed in: [postgres_wire] max_connections)",
+                            self.max_signed_in
+                        ),
+                    ));
+                };
                 let (pid, secret) = self.keys.generate(client);
+                let cancel = self.cancels.register(pid, &secret);
                 client.set_pid_and_secret_key(pid, secret);
+                client.session_extensions().insert(SignedIn {
+                    _permit: permit,
+                    _cancel: cancel,
+                });
+                self.pending.signed_in(peer);
                 client
                     .metadata_mut()
                     .insert(TOKEN_NAME.into(), principal.name.clone());
