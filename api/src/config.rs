@@ -183,7 +183,7 @@ pub struct QuerySection {
     pub max_concurrent: usize,
     /// How long a query waits for a free slot, in milliseconds.
     pub queue_wait_ms: u64,
-    /// Threads queries plan and run on (0: one per core).
+    /// Threads queries plan and run on (0: cores × max_concurrent).
     pub threads: usize,
     /// Rows a result may have.
     pub max_result_rows: u64,
@@ -197,6 +197,8 @@ pub struct QuerySection {
     pub max_expression_nodes: usize,
     /// Row pairs a join without an equality condition may compare.
     pub max_nested_loop_pairs: u64,
+    /// Rows the build side of a join without an equality condition may have.
+    pub max_nested_loop_build_rows: u64,
 }
 
 impl Default for QuerySection {
@@ -214,6 +216,7 @@ impl Default for QuerySection {
             max_expression_depth: limits.max_expression_depth,
             max_expression_nodes: limits.max_expression_nodes,
             max_nested_loop_pairs: limits.max_nested_loop_pairs,
+            max_nested_loop_build_rows: limits.max_nested_loop_build_rows,
         }
     }
 }

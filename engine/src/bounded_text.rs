@@ -1,8 +1,10 @@
 //! String functions whose result size the caller picks (`repeat`, `lpad`,
 //! `rpad`), capped before they allocate: `repeat('x', 2147483647)` would
 //! otherwise ask for 2 GiB in one value, outside any memory pool. Each is
-//! DataFusion's own function behind a check of the requested size against
-//! `[query] max_value_bytes`; over it, the query fails naming the limit.
+//! DataFusion's own function behind a check of the requested size: one
+//! value against `[query] max_value_bytes`, and all values of one call (a
+//! batch of rows) against `max_result_bytes`; over either, the query
+//! fails naming the limit.
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, FieldRef, Int64Type};
@@ -29,10 +31,12 @@ struct Bounded {
     inner: ScalarUDF,
     growth: Growth,
     max_bytes: u64,
+    max_call_bytes: u64,
 }
 
-/// Replaces `ctx`'s `repeat`, `lpad` and `rpad` with capped versions.
-pub fn install(ctx: &SessionContext, max_bytes: u64) -> Result<()> {
+/// Replaces `ctx`'s `repeat`, `lpad` and `rpad` with versions capped at
+/// `max_bytes` a value and `max_call_bytes` a call.
+pub fn install(ctx: &SessionContext, max_bytes: u64, max_call_bytes: u64) -> Result<()> {
     for (name, growth) in [
         ("repeat", Growth::Repeat),
         ("lpad", Growth::Pad),
@@ -43,6 +47,7 @@ pub fn install(ctx: &SessionContext, max_bytes: u64) -> Result<()> {
             inner,
             growth,
             max_bytes,
+            max_call_bytes,
         }));
     }
     Ok(())
@@ -107,6 +112,7 @@ impl Bounded {
             (PerRow::One(_), ColumnarValue::Scalar(_)) => 1,
             _ => args.number_rows,
         };
+        let mut call_bytes = 0u64;
         for row in 0..rows {
             let Some(n) = counts.get(row) else { continue };
             let n = u64::try_from(n).unwrap_or(0);
@@ -121,6 +127,14 @@ impl Bounded {
                     "{}() would make a value of {bytes} bytes, over the limit of {} bytes ([query] max_value_bytes)",
                     self.inner.name(),
                     self.max_bytes
+                )));
+            }
+            call_bytes = call_bytes.saturating_add(bytes);
+            if call_bytes > self.max_call_bytes {
+                return Err(DataFusionError::ResourcesExhausted(format!(
+                    "{}() over {rows} rows would make more than {} bytes ([query] max_result_bytes)",
+                    self.inner.name(),
+                    self.max_call_bytes
                 )));
             }
         }
@@ -180,7 +194,7 @@ mod tests {
     #[tokio::test]
     async fn sizes_over_the_cap_fail_by_name_and_sizes_under_it_run() {
         let ctx = SessionContext::new();
-        install(&ctx, 1000).unwrap();
+        install(&ctx, 1000, 5000).unwrap();
         assert_eq!(run(&ctx, "SELECT repeat('ab', 500)").await, Ok(1));
         assert_eq!(run(&ctx, "SELECT lpad('x', 1000, 'y')").await, Ok(1));
         for bomb in [
@@ -195,5 +209,10 @@ mod tests {
             let why = run(&ctx, bomb).await.unwrap_err();
             assert!(why.contains("max_value_bytes"), "{bomb}: {why}");
         }
+        // Values under their cap that together would be too much at once.
+        let wide =
+            "SELECT repeat(v, 1000) FROM (VALUES ('a'), ('b'), ('c'), ('d'), ('e'), ('f')) AS t(v)";
+        let why = run(&ctx, wide).await.unwrap_err();
+        assert!(why.contains("max_result_bytes"), "{why}");
     }
 }

@@ -15,7 +15,9 @@ use std::task::{Context, Poll};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_plan::joins::{CrossJoinExec, NestedLoopJoinExec};
 use datafusion::physical_plan::statistics::{StatisticsArgs, StatisticsContext};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
@@ -54,6 +56,39 @@ pub fn check_joins(plan: &Arc<dyn ExecutionPlan>, limits: &QueryLimits) -> Resul
         check_joins(child, limits)?;
     }
     Ok(())
+}
+
+/// Refuses a plan with a constant too large to be repeated on every row
+/// of a batch: a literal (written, or folded from `repeat(…)`) becomes a
+/// column of `batch_size` copies, outside any memory pool, so it may have
+/// at most `max_result_bytes / batch_size` bytes (8 KiB by default).
+pub fn check_constants(
+    plan: &Arc<dyn ExecutionPlan>,
+    limits: &QueryLimits,
+    batch_size: usize,
+) -> Result<()> {
+    let max = limits.max_result_bytes / batch_size.max(1) as u64;
+    let mut found = None;
+    plan.apply(|node| {
+        node.apply_expressions(&mut |root| {
+            root.apply(|expr| {
+                if let Some(literal) = expr.downcast_ref::<Literal>() {
+                    let bytes = literal.value().size() as u64;
+                    if bytes > max {
+                        found = Some(bytes);
+                        return Ok(TreeNodeRecursion::Stop);
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    match found {
+        Some(bytes) => Err(EngineError::StatementTooComplex(format!(
+            "a constant of {bytes} bytes would be repeated on every row (up to {batch_size} at once); constants may have {max} bytes ([query] max_result_bytes / batch size)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Counts a result's rows and bytes against the limits.

@@ -26,6 +26,7 @@
 //! - [`query_runtime`]: the query pool every query plans and runs on.
 //! - [`execution`]: the join guard and the bounds of results.
 //! - [`bounded_text`]: `repeat`, `lpad`, `rpad` capped in size.
+//! - [`loop_joins`]: joins without equality keys, their build side capped.
 //! - [`output`]: JSON, CSV and text-table renderings.
 //! - [`error`]: the crate's error type.
 
@@ -37,6 +38,7 @@ pub mod execution;
 pub mod kpi;
 pub mod lake;
 pub mod live;
+pub mod loop_joins;
 pub mod output;
 pub mod pacing;
 pub mod plans;

@@ -13,7 +13,8 @@
 //! ```text
 //!  caller (service runtime)            query runtime (own threads)
 //!  ───────────────────────             ───────────────────────────
-//!  run(deadline, work) ── spawn ─────▶ work: parse, check, plan, execute
+//!  run(deadline, slot, work) ─ spawn ─▶ work: parse, check, plan, execute
+//!        │                              (keeps the slot until it ends)
 //!        │ timeout(deadline)                    │
 //!        ├── Ok(result) ◀──────────────────────-┘
 //!        ├── panic ─▶ EngineError::QueryPanicked
@@ -21,7 +22,9 @@
 //!  dropped early (client gone, cancel) ─▶ abort task
 //! ```
 
+use std::any::Any;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -95,31 +98,58 @@ impl QueryRuntime {
         self.runtime.handle()
     }
 
-    /// Runs `work` on the pool and waits for it at most `deadline`; a
-    /// panic becomes [`EngineError::QueryPanicked`], the deadline
+    /// Runs `work` on the pool and waits for it until `deadline`; a panic
+    /// becomes [`EngineError::QueryPanicked`], the deadline
     /// [`EngineError::QueryTimeout`], and the task is aborted when the
-    /// deadline passes or the caller stops waiting.
-    pub async fn run<T, F>(&self, deadline: Duration, work: F) -> Result<T>
+    /// deadline passes or the caller stops waiting. `hold` (a query slot)
+    /// is kept by the task until it has really ended: an aborted task
+    /// that computes without yielding still counts.
+    pub async fn run<T, F>(&self, deadline: Deadline, hold: Hold, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
-        let task = AbortOnDrop::new(self.runtime.spawn(work));
-        let timeout_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
-        match tokio::time::timeout(deadline, task.join()).await {
+        let task = self.spawn(hold, work);
+        match tokio::time::timeout_at(deadline.at, task.join()).await {
             Ok(joined) => joined,
-            Err(_) => Err(EngineError::QueryTimeout(timeout_ms)),
+            Err(_) => Err(EngineError::QueryTimeout(deadline.limit_ms)),
         }
     }
 
-    /// Spawns `work` on the pool; the task is aborted when the returned
-    /// handle is dropped.
-    pub fn spawn<T, F>(&self, work: F) -> AbortOnDrop<T>
+    /// Spawns `work` on the pool, keeping `hold` until it ends; the task
+    /// is aborted when the returned handle is dropped.
+    pub fn spawn<T, F>(&self, hold: Hold, work: F) -> AbortOnDrop<T>
     where
         T: Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
-        AbortOnDrop::new(self.runtime.spawn(work))
+        AbortOnDrop::new(self.runtime.spawn(async move {
+            let _hold = hold;
+            work.await
+        }))
+    }
+}
+
+/// What a query keeps while its task lives (its query slot), or nothing.
+pub type Hold = Option<Arc<dyn Any + Send + Sync>>;
+
+/// When a statement must have ended, and the limit that set it (for the
+/// message). One deadline covers parsing, planning and execution.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    /// The instant.
+    pub at: tokio::time::Instant,
+    /// The configured limit, in milliseconds.
+    pub limit_ms: u64,
+}
+
+impl Deadline {
+    /// `limit` from now.
+    pub fn after(limit: Duration) -> Self {
+        Deadline {
+            at: tokio::time::Instant::now() + limit,
+            limit_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+        }
     }
 }
 
@@ -184,7 +214,7 @@ mod tests {
     async fn a_panic_is_the_query_s_error_and_a_busy_query_meets_its_deadline() {
         let pool = QueryRuntime::shared();
         let panicked = pool
-            .run(Duration::from_secs(5), async {
+            .run(Deadline::after(Duration::from_secs(5)), None, async {
                 let values: Vec<u8> = Vec::new();
                 let index = values.len() + 3;
                 Ok(values[index])
@@ -197,7 +227,7 @@ mod tests {
         // A task that never yields: the caller still answers on time.
         let started = std::time::Instant::now();
         let busy = pool
-            .run(Duration::from_millis(200), async {
+            .run(Deadline::after(Duration::from_millis(200)), None, async {
                 let until = std::time::Instant::now() + Duration::from_millis(1500);
                 while std::time::Instant::now() < until {
                     std::hint::spin_loop();
@@ -224,7 +254,9 @@ mod tests {
         }
         // 30 000 frames of over 600 bytes: far beyond a 2 MiB worker stack.
         let got = QueryRuntime::shared()
-            .run(Duration::from_secs(10), async { Ok(depth(30_000)) })
+            .run(Deadline::after(Duration::from_secs(10)), None, async {
+                Ok(depth(30_000))
+            })
             .await
             .unwrap();
         assert_eq!(got, 30_000);

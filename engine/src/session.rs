@@ -35,7 +35,7 @@ use crate::lake::{Lake, Snapshot};
 use crate::live::LiveTable;
 use crate::pacing::{PACING_DECISIONS, PACING_DECISIONS_SCHEMA};
 use crate::plans::{FORECASTS, FORECASTS_SCHEMA, STAFFING, STAFFING_SCHEMA};
-use crate::query_runtime::QueryRuntime;
+use crate::query_runtime::{Deadline, Hold, QueryRuntime};
 use crate::rollup::CALLS_BY_DAY;
 use crate::schedules::{
     SCHEDULE_COVERAGE, SCHEDULE_COVERAGE_SCHEMA, SCHEDULE_SHIFTS, SCHEDULE_SHIFTS_SCHEMA,
@@ -70,6 +70,9 @@ pub struct QueryLimits {
     /// Row pairs a join without an equality condition may compare, by the
     /// row estimates of its sides.
     pub max_nested_loop_pairs: u64,
+    /// Rows the build side of a join without an equality condition may
+    /// have, counted as it runs (bounds the work between two yields).
+    pub max_nested_loop_build_rows: u64,
 }
 
 impl Default for QueryLimits {
@@ -78,11 +81,12 @@ impl Default for QueryLimits {
             memory_limit_mb: 2048,
             timeout_ms: 30_000,
             max_result_rows: 1_000_000,
-            max_result_bytes: 256 * 1024 * 1024,
+            max_result_bytes: 64 * 1024 * 1024,
             max_value_bytes: 16 * 1024 * 1024,
             max_expression_depth: 256,
             max_expression_nodes: 100_000,
             max_nested_loop_pairs: 1_000_000_000,
+            max_nested_loop_build_rows: 100_000,
         }
     }
 }
@@ -221,7 +225,7 @@ impl QueryEngine {
         // Planning errors then name the line and column they are about.
         config.options_mut().sql_parser.collect_spans = true;
         let ctx = SessionContext::new_with_config(config);
-        crate::bounded_text::install(&ctx, limits.max_value_bytes)?;
+        crate::bounded_text::install(&ctx, limits.max_value_bytes, limits.max_result_bytes)?;
         let queue_log = tables.queue_log.clone();
         let scoped = scope.restrict(
             &ctx,
@@ -290,11 +294,17 @@ impl QueryEngine {
     /// Runs one read-only statement under the limits, on the query pool,
     /// and collects its rows.
     pub async fn query(&self, sql: &str) -> Result<QueryResult> {
+        self.query_holding(sql, None).await
+    }
+
+    /// [`QueryEngine::query`], keeping `hold` (the caller's query slot)
+    /// until the query's task has ended.
+    pub async fn query_holding(&self, sql: &str, hold: Hold) -> Result<QueryResult> {
         let ctx = self.query_context()?;
         let limits = self.limits.clone();
         let sql = sql.to_string();
         QueryRuntime::shared()
-            .run(self.deadline(), async move {
+            .run(Deadline::after(self.deadline()), hold, async move {
                 let plan = plan_sql(&ctx, &sql, &limits).await?;
                 let schema = Arc::new(plan.schema().as_arrow().clone());
                 let physical = physical_plan(&ctx, &plan, &limits).await?;
@@ -320,15 +330,20 @@ impl QueryEngine {
     /// Starts `plan` on the query pool and returns its rows as they come,
     /// within the result bounds, once physical planning succeeded. The
     /// query stops when the stream is dropped or the deadline passes.
-    pub async fn stream(&self, plan: LogicalPlan) -> Result<RowStream> {
+    pub async fn stream(
+        &self,
+        plan: LogicalPlan,
+        deadline: Deadline,
+        hold: Hold,
+    ) -> Result<RowStream> {
         let ctx = self.query_context()?;
         let limits = self.limits.clone();
-        let deadline = self.deadline();
         let schema = Arc::new(plan.schema().as_arrow().clone());
         let pool = QueryRuntime::shared();
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let (rows_tx, rows_rx) = tokio::sync::mpsc::channel(2);
-        let task = pool.spawn(async move {
+        let task = pool.spawn(hold, async move {
+            let timed_out = rows_tx.clone();
             let run = async {
                 let physical = match physical_plan(&ctx, &plan, &limits).await {
                     Ok(p) => p,
@@ -348,12 +363,16 @@ impl QueryEngine {
                 }
             };
             // The consumer has its own deadline; this one ends the work
-            // when the consumer is slow to notice.
-            let _ = tokio::time::timeout(deadline, run).await;
+            // when the consumer is slow to notice, and says why: rows that
+            // simply stopped would read as a complete result.
+            if tokio::time::timeout_at(deadline.at, run).await.is_err() {
+                let _ = timed_out
+                    .send(Err(EngineError::QueryTimeout(deadline.limit_ms)))
+                    .await;
+            }
             Ok(())
         });
-        let timeout_ms = self.limits.timeout_ms;
-        match tokio::time::timeout(deadline, started_rx).await {
+        match tokio::time::timeout_at(deadline.at, started_rx).await {
             Ok(Ok(Ok(()))) => Ok(RowStream::new(schema, rows_rx, task)),
             Ok(Ok(Err(e))) => Err(e),
             Ok(Err(_)) => Err(task
@@ -361,7 +380,7 @@ impl QueryEngine {
                 .await
                 .err()
                 .unwrap_or(EngineError::QueryCancelled)),
-            Err(_) => Err(EngineError::QueryTimeout(timeout_ms)),
+            Err(_) => Err(EngineError::QueryTimeout(deadline.limit_ms)),
         }
     }
 
@@ -438,7 +457,12 @@ async fn physical_plan(
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let physical = ctx.state().create_physical_plan(plan).await?;
     execution::check_joins(&physical, limits)?;
-    Ok(physical)
+    let batch_size = ctx.state().config().batch_size();
+    execution::check_constants(&physical, limits, batch_size)?;
+    Ok(crate::loop_joins::cap_build_sides(
+        physical,
+        limits.max_nested_loop_build_rows,
+    )?)
 }
 
 /// Planning errors are the user's: keep DataFusion's message (it names the

@@ -11,6 +11,7 @@ mod dashboards;
 mod demo;
 mod emulator;
 mod forecast;
+mod hostile;
 mod kpi;
 mod operations;
 mod planning;

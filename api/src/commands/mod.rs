@@ -95,6 +95,7 @@ pub fn limits(query: &QuerySection) -> QueryLimits {
         max_expression_depth: query.max_expression_depth,
         max_expression_nodes: query.max_expression_nodes,
         max_nested_loop_pairs: query.max_nested_loop_pairs,
+        max_nested_loop_build_rows: query.max_nested_loop_build_rows,
     }
 }
 

@@ -324,8 +324,12 @@ impl Service {
             )
             .await?,
         );
+        // A query runs on up to a core's worth of tasks per partition, and
+        // an aborted one computes until its operator yields: threads for
+        // every slot, so a query that has a slot always has threads.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let threads = match config.query.threads {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            0 => cores * config.query.max_concurrent.max(1),
             n => n,
         };
         queuelake_engine::query_runtime::QueryRuntime::configure(threads);

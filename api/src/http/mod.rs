@@ -312,7 +312,7 @@ pub async fn sql(
     ApiJson(request): ApiJson<SqlRequest>,
 ) -> Result<Response, AppError> {
     let engine = state.session_for(&principal)?;
-    let _slot = match state.query_slots.acquire().await {
+    let slot = match state.query_slots.acquire().await {
         Ok(slot) => slot,
         Err(e) => {
             metrics::record_query("http", metrics::Outcome::Refused, 0.0);
@@ -320,7 +320,9 @@ pub async fn sql(
         }
     };
     let started = Instant::now();
-    let result = engine.query(&request.sql).await;
+    // The query's task keeps the slot until it has really ended.
+    let hold: queuelake_engine::query_runtime::Hold = Some(Arc::new(slot));
+    let result = engine.query_holding(&request.sql, hold).await;
     let seconds = started.elapsed().as_secs_f64();
     let outcome = match &result {
         Ok(_) => metrics::Outcome::Ok,

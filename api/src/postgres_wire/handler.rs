@@ -58,6 +58,7 @@ use crate::auth::Principal;
 use crate::http::AppState;
 use crate::http::error::AppError;
 use crate::http::metrics::{Outcome, record_query};
+use queuelake_engine::query_runtime::{Deadline, Hold};
 
 /// A prepared statement as datafusion-postgres keeps it.
 pub type DfStatement = (String, Option<(Statement, LogicalPlan)>);
@@ -205,19 +206,35 @@ impl Shared {
         }
     }
 
-    /// The bounds of a statement starting now on `client`'s connection.
+    /// The bounds of a statement (or text) starting now on `client`'s
+    /// connection: a slot, the deadline, the cancel signal.
     async fn bounds<C: ClientInfo + ?Sized>(&self, client: &C) -> PgWireResult<Bounds> {
+        let deadline = Deadline::after(self.deadline());
         Ok(Bounds {
             slot: self.slot().await?,
-            deadline: tokio::time::Instant::now() + self.deadline(),
-            timeout: self.deadline(),
+            deadline,
             cancel: cancel_watch(client),
         })
+    }
+
+    /// Parses, checks and plans `sql` within `bounds`, unless cancelled.
+    async fn prepare<C: ClientInfo + ?Sized>(
+        &self,
+        client: &C,
+        session: &Arc<PgSession>,
+        sql: &str,
+        count: Statements,
+        (deadline, hold): (Deadline, Hold),
+    ) -> PgWireResult<Vec<Prepared>> {
+        let work = prepare(session.clone(), sql.to_string(), count, deadline, hold);
+        cancellable(cancel_watch(client), work)
+            .await
+            .inspect_err(|_| record_query("postgres", Outcome::Error, 0.0))
     }
 }
 
 /// Resolves when `client`'s connection receives a cancel request.
-fn cancel_watch<C: ClientInfo + ?Sized>(client: &C) -> CancelWatch {
+pub fn cancel_watch<C: ClientInfo + ?Sized>(client: &C) -> CancelWatch {
     match client.session_extensions().get::<Registration>() {
         Some(registration) => registration.watch(),
         None => Box::pin(std::future::pending()),
@@ -335,15 +352,19 @@ impl SimpleQueryHandler for Connection {
         let principal = self.shared.caller(client)?;
         let session = self.shared.session(&principal)?;
         tracing::debug!(token = %principal.name, query, "postgres wire query");
-        let prepared = {
-            let _slot = self.shared.slot().await?;
-            cancellable(
-                cancel_watch(client),
-                prepare(session.clone(), query.to_string(), Statements::Many),
+        // One slot and one deadline for the whole text, as PostgreSQL's
+        // statement_timeout covers a simple-protocol message.
+        let bounds = self.shared.bounds(client).await?;
+        let prepared = self
+            .shared
+            .prepare(
+                client,
+                &session,
+                query,
+                Statements::Many,
+                (bounds.deadline, bounds.hold()),
             )
-            .await
-            .inspect_err(|_| record_query("postgres", Outcome::Error, 0.0))?
-        };
+            .await?;
         if prepared.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
         }
@@ -357,18 +378,17 @@ impl SimpleQueryHandler for Connection {
             let response = match (kind, plan) {
                 (StatementKind::Read, Some(plan)) => {
                     let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-                    let bounds = self.shared.bounds(client).await?;
                     Response::Query(read_response(
                         session.clone(),
                         plan,
                         &Format::UnifiedText,
                         options,
-                        bounds,
+                        bounds.again(client),
                     )?)
                 }
                 (StatementKind::DeclareCursor, Some(plan)) => {
-                    let bounds = self.shared.bounds(client).await?;
-                    declare_cursor(session.clone(), &statement, plan, client, bounds).await?
+                    let again = bounds.again(client);
+                    declare_cursor(session.clone(), &statement, plan, client, again).await?
                 }
                 _ => session_command(&session, &statement, client).await?,
             };
@@ -506,14 +526,18 @@ impl QueryParser for ScopedParser {
     {
         let principal = self.shared.principal(client)?;
         let session = self.shared.session(&principal)?;
-        let mut prepared = {
-            let _slot = self.shared.slot().await?;
-            cancellable(
-                cancel_watch(client),
-                prepare(session.clone(), sql.to_string(), Statements::One),
+        let bounds = self.shared.bounds(client).await?;
+        let mut prepared = self
+            .shared
+            .prepare(
+                client,
+                &session,
+                sql,
+                Statements::One,
+                (bounds.deadline, bounds.hold()),
             )
-            .await?
-        };
+            .await?;
+        drop(bounds);
         let Some(Prepared {
             statement,
             kind,

@@ -6,7 +6,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::Schema;
@@ -19,6 +19,7 @@ use datafusion_postgres::pgwire::messages::data::DataRow;
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use futures::{Future, Stream, StreamExt, stream};
 use queuelake_engine::EngineError;
+use queuelake_engine::query_runtime::{Deadline, Hold};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::cancel::CancelWatch;
@@ -66,14 +67,34 @@ pub fn pg_error(e: EngineError) -> PgWireError {
 
 /// What bounds one statement's rows: its slot, deadline and cancel signal.
 pub struct Bounds {
-    /// The query slot, held until the last row is sent.
+    /// The query slot, held until the last row is sent and the query's
+    /// task has ended.
     pub slot: Arc<OwnedSemaphorePermit>,
-    /// When the statement must end.
-    pub deadline: tokio::time::Instant,
-    /// The server's limit, for the message.
-    pub timeout: Duration,
+    /// When the statement (or the whole simple-protocol text) must end.
+    pub deadline: Deadline,
     /// Resolves on the client's cancel request.
     pub cancel: CancelWatch,
+}
+
+impl Bounds {
+    /// The same slot and deadline for the next statement of a text, with
+    /// its own cancel signal.
+    pub fn again<C: datafusion_postgres::pgwire::api::ClientInfo + ?Sized>(
+        &self,
+        client: &C,
+    ) -> Bounds {
+        Bounds {
+            slot: self.slot.clone(),
+            deadline: self.deadline,
+            cancel: super::handler::cancel_watch(client),
+        }
+    }
+
+    /// The slot, as the query's task keeps it.
+    pub fn hold(&self) -> Hold {
+        let slot: Arc<dyn std::any::Any + Send + Sync> = self.slot.clone();
+        Some(slot)
+    }
 }
 
 /// The response of a read: columns now, rows when the client reads them.
@@ -87,7 +108,8 @@ pub fn read_response(
     let schema: Schema = plan.schema().as_arrow().clone();
     let fields = Arc::new(arrow_schema_to_pg_fields(&schema, format, Some(options))?);
     let encode_with = fields.clone();
-    let batches = stream::once(async move { session.engine.stream(plan).await })
+    let (deadline, hold) = (bounds.deadline, bounds.hold());
+    let batches = stream::once(async move { session.engine.stream(plan, deadline, hold).await })
         .map(|started| match started {
             Ok(rows) => rows.boxed(),
             Err(e) => stream::once(async move { Err(e) }).boxed(),
@@ -113,9 +135,9 @@ pub fn read_response(
 pub struct Guarded {
     rows: Option<Pin<Box<dyn Stream<Item = PgWireResult<DataRow>> + Send>>>,
     deadline: Pin<Box<tokio::time::Sleep>>,
-    timeout: Duration,
+    limit_ms: u64,
     cancel: CancelWatch,
-    _slot: Arc<OwnedSemaphorePermit>,
+    slot: Option<Arc<OwnedSemaphorePermit>>,
     started: Instant,
     failed: bool,
 }
@@ -128,18 +150,20 @@ impl Guarded {
     ) -> Self {
         Guarded {
             rows: Some(rows),
-            deadline: Box::pin(tokio::time::sleep_until(bounds.deadline)),
-            timeout: bounds.timeout,
+            deadline: Box::pin(tokio::time::sleep_until(bounds.deadline.at)),
+            limit_ms: bounds.deadline.limit_ms,
             cancel: bounds.cancel,
-            _slot: bounds.slot,
+            slot: Some(bounds.slot),
             started: Instant::now(),
             failed: false,
         }
     }
 
     fn end(&mut self, error: EngineError) -> Poll<Option<PgWireResult<DataRow>>> {
-        // Dropping the rows stops the query on the pool now.
+        // Dropping the rows stops the query on the pool now (its task
+        // gives the slot back when it has ended).
         self.rows = None;
+        self.slot = None;
         self.failed = true;
         Poll::Ready(Some(Err(pg_error(error))))
     }
@@ -154,8 +178,7 @@ impl Stream for Guarded {
             return Poll::Ready(None);
         }
         if this.deadline.as_mut().poll(cx).is_ready() {
-            let ms = u64::try_from(this.timeout.as_millis()).unwrap_or(u64::MAX);
-            return this.end(EngineError::QueryTimeout(ms));
+            return this.end(EngineError::QueryTimeout(this.limit_ms));
         }
         if this.cancel.as_mut().poll(cx).is_ready() {
             return this.end(EngineError::QueryCancelled);
@@ -166,10 +189,12 @@ impl Stream for Guarded {
         match rows.as_mut().poll_next(cx) {
             Poll::Ready(None) => {
                 this.rows = None;
+                this.slot = None;
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(e))) => {
                 this.rows = None;
+                this.slot = None;
                 this.failed = true;
                 Poll::Ready(Some(Err(e)))
             }

@@ -24,7 +24,7 @@ use futures::{Sink, SinkExt};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::cancel::{Cancels, Registration};
+use super::cancel::Cancels;
 use super::pending::Pending;
 use crate::auth::Permission;
 use crate::http::AppState;
@@ -43,10 +43,10 @@ pub struct TokenStartup {
     pending: Arc<Pending>,
 }
 
-/// A signed-in connection's hold on its place (dropped with the connection).
+/// A signed-in connection's place among `max_connections` (kept in the
+/// connection's extensions, so it is given back with the connection).
 struct SignedIn {
     _permit: OwnedSemaphorePermit,
-    _cancel: Registration,
 }
 
 impl TokenStartup {
@@ -152,10 +152,10 @@ impl StartupHandler for TokenStartup {
                 let (pid, secret) = self.keys.generate(client);
                 let cancel = self.cancels.register(pid, &secret);
                 client.set_pid_and_secret_key(pid, secret);
-                client.session_extensions().insert(SignedIn {
-                    _permit: permit,
-                    _cancel: cancel,
-                });
+                client
+                    .session_extensions()
+                    .insert(SignedIn { _permit: permit });
+                client.session_extensions().insert(cancel);
                 self.pending.signed_in(peer);
                 client
                     .metadata_mut()

@@ -18,7 +18,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use datafusion_postgres::QueryHook;
 use datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use queuelake_engine::EngineError;
-use queuelake_engine::query_runtime::QueryRuntime;
+use queuelake_engine::query_runtime::{Deadline, Hold, QueryRuntime};
 use queuelake_engine::session::QueryEngine;
 use queuelake_engine::statement_check::{Door, StatementKind};
 
@@ -63,15 +63,17 @@ pub enum Statements {
     One,
 }
 
-/// Parses, checks and plans `sql` on the query pool.
+/// Parses, checks and plans `sql` on the query pool, by `deadline`,
+/// keeping `hold` (the query slot) while it works.
 pub async fn prepare(
     session: Arc<PgSession>,
     sql: String,
     count: Statements,
+    deadline: Deadline,
+    hold: Hold,
 ) -> Result<Vec<Prepared>, EngineError> {
-    let deadline = session.engine.deadline();
     QueryRuntime::shared()
-        .run(deadline, async move {
+        .run(deadline, hold, async move {
             let recursion = session
                 .engine
                 .context()
