@@ -265,7 +265,7 @@ fn no_query_hurts_the_service_on_any_door() {
         format!("EXPLAIN ANALYZE COPY (SELECT 1 AS a) TO '{fresh}'"),
         format!("EXPLAIN COPY (SELECT 1 AS a) TO '{fresh}'"),
         format!("COPY (SELECT 1 AS a) TO '{fresh}'"),
-        format!("EXPLAIN ANALYZE INSERT INTO queue_log SELECT * FROM queue_log"),
+        "EXPLAIN ANALYZE INSERT INTO queue_log SELECT * FROM queue_log".into(),
         "INSERT INTO queue_log SELECT * FROM queue_log".into(),
         "SELECT 1 AS a INTO ql_attack_t".into(),
         "SELECT * INTO ql_attack_t FROM generate_series(1, 50000000)".into(),
