@@ -434,7 +434,7 @@ pub struct AmiArgs {
     /// AMI user (manager.conf section).
     #[arg(long, env = "QUEUELAKE_AMI_USER")]
     pub ami_user: Option<String>,
-    /// AMI secret.
+    /// AMI secret (prefer the variable or `[ami] secret`: a flag shows in `ps`).
     #[arg(long, env = "QUEUELAKE_AMI_SECRET", hide_env_values = true)]
     pub ami_secret: Option<String>,
     /// How to log in (default md5).

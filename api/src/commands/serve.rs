@@ -162,6 +162,11 @@ impl ServiceConfig {
                 let user = ami_args
                     .ami_user
                     .or(from_file.as_ref().map(|a| a.user.clone()));
+                if std::env::args().any(|a| a == "--ami-secret" || a.starts_with("--ami-secret=")) {
+                    tracing::warn!(
+                        "--ami-secret shows the AMI secret to every user of the machine (ps) for the life of the process; set QUEUELAKE_AMI_SECRET or [ami] secret instead"
+                    );
+                }
                 let secret = ami_args
                     .ami_secret
                     .or(from_file.as_ref().map(|a| a.secret.clone()));
