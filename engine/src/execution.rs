@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::physical_expr::expressions::Literal;
@@ -155,28 +154,14 @@ pub async fn collect(
 /// A read's rows as the query pool produces them, within the budget; the
 /// query stops when this is dropped.
 pub struct RowStream {
-    schema: SchemaRef,
     rows: mpsc::Receiver<Result<RecordBatch>>,
     _task: AbortOnDrop<()>,
 }
 
 impl RowStream {
     /// Wraps the receiving end of a producer task.
-    pub(crate) fn new(
-        schema: SchemaRef,
-        rows: mpsc::Receiver<Result<RecordBatch>>,
-        task: AbortOnDrop<()>,
-    ) -> Self {
-        RowStream {
-            schema,
-            rows,
-            _task: task,
-        }
-    }
-
-    /// The result's columns.
-    pub fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+    pub(crate) fn new(rows: mpsc::Receiver<Result<RecordBatch>>, task: AbortOnDrop<()>) -> Self {
+        RowStream { rows, _task: task }
     }
 }
 

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::runtime::{Builder, Runtime};
 use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::error::{EngineError, Result};
@@ -86,16 +86,6 @@ impl QueryRuntime {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
             Self::build(cores).unwrap_or_else(|e| panic!("no query runtime: {e}"))
         })
-    }
-
-    /// Number of query threads.
-    pub fn threads(&self) -> usize {
-        self.threads
-    }
-
-    /// The runtime's handle (to spawn the tasks of one query).
-    pub fn handle(&self) -> &Handle {
-        self.runtime.handle()
     }
 
     /// Runs `work` on the pool and waits for it until `deadline`; a panic
@@ -166,11 +156,6 @@ impl<T> AbortOnDrop<T> {
             handle: Some(handle),
             abort,
         }
-    }
-
-    /// A handle that aborts the task (for cancel requests).
-    pub fn abort_handle(&self) -> AbortHandle {
-        self.abort.clone()
     }
 
     /// The task's result (a panic as [`EngineError::QueryPanicked`], an

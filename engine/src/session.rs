@@ -338,7 +338,6 @@ impl QueryEngine {
     ) -> Result<RowStream> {
         let ctx = self.query_context()?;
         let limits = self.limits.clone();
-        let schema = Arc::new(plan.schema().as_arrow().clone());
         let pool = QueryRuntime::shared();
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let (rows_tx, rows_rx) = tokio::sync::mpsc::channel(2);
@@ -373,7 +372,7 @@ impl QueryEngine {
             Ok(())
         });
         match tokio::time::timeout_at(deadline.at, started_rx).await {
-            Ok(Ok(Ok(()))) => Ok(RowStream::new(schema, rows_rx, task)),
+            Ok(Ok(Ok(()))) => Ok(RowStream::new(rows_rx, task)),
             Ok(Ok(Err(e))) => Err(e),
             Ok(Err(_)) => Err(task
                 .join()

@@ -70,7 +70,9 @@ pub fn check(statement: &Statement, door: Door, limits: &QueryLimits) -> Result<
     Ok(kind)
 }
 
-fn kind_of(statement: &Statement, door: Door) -> Result<StatementKind> {
+/// What an already checked `statement` is at `door` (the classification
+/// alone, without the walk over its tree).
+pub fn kind_of(statement: &Statement, door: Door) -> Result<StatementKind> {
     let session = |kind| match door {
         Door::PostgresWire => Ok(kind),
         Door::Sql => Err(EngineError::QueryRefused(format!(

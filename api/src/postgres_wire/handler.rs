@@ -47,7 +47,7 @@ use datafusion_postgres::{DfSessionService, Parser, QueryHook};
 use futures::Sink;
 use queuelake_engine::EngineError;
 use queuelake_engine::session::QueryEngine;
-use queuelake_engine::statement_check::{Door, StatementKind};
+use queuelake_engine::statement_check::{self, Door, StatementKind};
 
 use super::cancel::{CancelRequests, CancelWatch, Cancels, Registration};
 use super::pending::Pending;
@@ -454,10 +454,7 @@ impl ExtendedQueryHandler for Connection {
             return Ok(Response::EmptyQuery);
         };
         // Checked when parsed; the kind decides how it runs.
-        let kind = session
-            .engine
-            .check(statement, Door::PostgresWire)
-            .map_err(pg_error)?;
+        let kind = statement_check::kind_of(statement, Door::PostgresWire).map_err(pg_error)?;
         match kind {
             StatementKind::Read => {
                 let plan = bind(&self.shared, portal, plan)?;
