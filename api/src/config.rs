@@ -154,6 +154,9 @@ pub struct PostgresWireSection {
     pub max_unauthenticated: usize,
     /// Time a connection has to sign in, in milliseconds.
     pub startup_timeout_ms: u64,
+    /// Named prepared statements a connection may hold at once, and as
+    /// many named portals (more are refused with 53400).
+    pub max_prepared_statements: usize,
 }
 
 impl Default for PostgresWireSection {
@@ -166,6 +169,7 @@ impl Default for PostgresWireSection {
             max_connections: 64,
             max_unauthenticated: 16,
             startup_timeout_ms: 10_000,
+            max_prepared_statements: 256,
         }
     }
 }

@@ -26,6 +26,8 @@ const DEADLINE: Duration = Duration::from_millis(3_000);
 const MEMORY_MB: u64 = 256;
 const RESULT_MB: u64 = 64;
 const SLOTS: u64 = 2;
+/// Named prepared statements (and portals) a connection may hold.
+const PREPARED: usize = 8;
 /// What the process holds besides queries (runtime, sessions, lake
 /// metadata, buffers). A query holds its pool, and a collected result
 /// rendered as JSON about four times its size: the RSS bound is
@@ -65,6 +67,7 @@ fn write_config(dir: &Path, queue_log: &Path, extra_tokens: &[(&str, &str, &str)
     let mut text = format!(
         "version = 1\n[server]\nrequests_per_second = 0\n\
          [postgres_wire]\nstartup_timeout_ms = 2000\nmax_unauthenticated = 8\n\
+         max_prepared_statements = {PREPARED}\n\
          [query]\ntimeout_ms = {}\nmemory_limit_mb = {MEMORY_MB}\nmax_concurrent = {SLOTS}\n\
          max_result_bytes = {}\n\
          [queue_log]\nfile = {:?}\n",
@@ -605,5 +608,55 @@ fn a_scoped_analyst_and_viewer_read_calls_over_stored_days_with_their_queues_onl
             .unwrap_or_else(|e| panic!("{}", code(&e)));
         let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         assert_eq!(got, [("sales".to_string(), 240)]);
+    });
+}
+
+#[test]
+fn a_connection_cannot_hoard_prepared_statements_or_portals() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue_log = dir.path().join("queue_log");
+    std::fs::write(&queue_log, office_log(0..1, 0..2, true)).unwrap();
+    let lake = dir.path().join("lake");
+    ingest(&lake, &[&queue_log]);
+    let config = write_config(dir.path(), &queue_log, &[]);
+    let server = Server::serve(&lake, &["--config", config.to_str().unwrap()]);
+    let pg_port = server.pg_port.unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let mut client = pg(pg_port, "analyst").await.unwrap();
+        let mut held = Vec::new();
+        for n in 0..PREPARED {
+            held.push(client.prepare(&format!("SELECT {n}")).await.unwrap());
+        }
+        let refused = client.prepare("SELECT 99").await.unwrap_err();
+        let text = code(&refused);
+        assert!(
+            text.starts_with("53400") && text.contains("max_prepared_statements"),
+            "{text}"
+        );
+        // The connection still answers, and a closed statement frees its name.
+        let answer = client.simple_query("SELECT 1").await.unwrap();
+        assert!(
+            answer
+                .iter()
+                .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))),
+            "SELECT 1 answered no row"
+        );
+        held.pop();
+        // tokio-postgres sends the Close with the next request.
+        let statement = client.prepare("SELECT 7::BIGINT").await.unwrap();
+        let row = client.query_one(&statement, &[]).await.unwrap();
+        assert_eq!(row.get::<_, i64>(0), 7);
+        drop(held);
+        // Portals: as many open as the limit, no more.
+        let transaction = client.transaction().await.unwrap();
+        let mut portals = Vec::new();
+        for _ in 0..PREPARED {
+            portals.push(transaction.bind(&statement, &[]).await.unwrap());
+        }
+        let Err(refused) = transaction.bind(&statement, &[]).await else {
+            panic!("a portal past the limit was bound");
+        };
+        assert!(code(&refused).starts_with("53400"), "{}", code(&refused));
     });
 }

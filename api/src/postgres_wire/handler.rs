@@ -38,18 +38,24 @@ use datafusion_postgres::pgwire::api::portal::{Format, Portal};
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::results::{FieldInfo, Response, Tag};
 use datafusion_postgres::pgwire::api::stmt::{QueryParser, StoredStatement};
-use datafusion_postgres::pgwire::api::store::PortalStore;
-use datafusion_postgres::pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
+use datafusion_postgres::pgwire::api::store::{Entry, PortalStore};
+use datafusion_postgres::pgwire::api::{
+    ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireServerHandlers, Type,
+};
 use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
+use datafusion_postgres::pgwire::messages::extendedquery::{
+    Bind, BindComplete, Parse, ParseComplete,
+};
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use datafusion_postgres::{DfSessionService, Parser, QueryHook};
-use futures::Sink;
+use futures::{Sink, SinkExt};
 use queuelake_engine::EngineError;
 use queuelake_engine::session::QueryEngine;
 use queuelake_engine::statement_check::{self, Door, StatementKind};
 
 use super::cancel::{CancelRequests, CancelWatch, Cancels, Registration};
+use super::named::{NameBudget, Named};
 use super::pending::Pending;
 use super::rows::{Bounds, pg_error, read_response, user_error};
 use super::startup::{TOKEN_NAME, TokenStartup};
@@ -76,6 +82,8 @@ pub struct Shared {
     any_parser: Arc<Parser>,
     /// The signed-in connections' cancel keys.
     pub cancels: Arc<Cancels>,
+    /// Named prepared statements (and portals) a connection may hold.
+    max_prepared: usize,
 }
 
 /// The pgwire handlers.
@@ -87,8 +95,15 @@ pub struct Handlers {
 
 impl Handlers {
     /// Handlers over `state`'s tokens and sessions, with at most
-    /// `max_signed_in` connections signed in; sign-ins leave `pending`.
-    pub fn new(state: Arc<AppState>, max_signed_in: usize, pending: Arc<Pending>) -> Self {
+    /// `max_signed_in` connections signed in, each holding at most
+    /// `max_prepared` named statements and as many portals; sign-ins
+    /// leave `pending`.
+    pub fn new(
+        state: Arc<AppState>,
+        max_signed_in: usize,
+        max_prepared: usize,
+        pending: Arc<Pending>,
+    ) -> Self {
         let principals = state
             .tokens
             .principals()
@@ -102,6 +117,7 @@ impl Handlers {
             sessions: Mutex::new(HashMap::new()),
             any_parser,
             cancels: cancels.clone(),
+            max_prepared,
         });
         Handlers {
             parser: Arc::new(ScopedParser {
@@ -208,6 +224,13 @@ impl Shared {
 
     /// The bounds of a statement (or text) starting now on `client`'s
     /// connection: a slot, the deadline, the cancel signal.
+    /// The names `client`'s connection holds.
+    fn names<C: ClientInfo + ?Sized>(&self, client: &C) -> Arc<NameBudget> {
+        client
+            .session_extensions()
+            .get_or_insert_with(|| NameBudget::new(self.max_prepared))
+    }
+
     async fn bounds<C: ClientInfo + ?Sized>(&self, client: &C) -> PgWireResult<Bounds> {
         let deadline = Deadline::after(self.deadline());
         Ok(Bounds {
@@ -305,6 +328,7 @@ fn not_supported(statement: &Statement) -> PgWireError {
 /// Opens the cursor of a `DECLARE … CURSOR FOR <read>`: its rows are the
 /// read's, bounded like any read's, kept for `FETCH`.
 async fn declare_cursor(
+    shared: &Shared,
     session: Arc<PgSession>,
     statement: &Statement,
     plan: LogicalPlan,
@@ -327,6 +351,11 @@ async fn declare_cursor(
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_default();
+    shared
+        .names(client)
+        .admit(Named::Portal, Some(&name), |held| {
+            client.portal_store().get_portal(held).is_some()
+        })?;
     let stored = Arc::new(StoredStatement::new(name.clone(), (text, None), vec![]));
     let portal = Portal::new_cursor(name, stored);
     portal.start(response).await;
@@ -388,7 +417,15 @@ impl SimpleQueryHandler for Connection {
                 }
                 (StatementKind::DeclareCursor, Some(plan)) => {
                     let again = bounds.again(client);
-                    declare_cursor(session.clone(), &statement, plan, client, again).await?
+                    declare_cursor(
+                        &self.shared,
+                        session.clone(),
+                        &statement,
+                        plan,
+                        client,
+                        again,
+                    )
+                    .await?
                 }
                 _ => session_command(&session, &statement, client).await?,
             };
@@ -436,6 +473,72 @@ impl ExtendedQueryHandler for Connection {
         self.parser.clone()
     }
 
+    /// pgwire's Parse, within the connection's budget of named statements.
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let store = client.portal_store();
+        self.shared
+            .names(client)
+            .admit(Named::Statement, message.name.as_deref(), |held| {
+                store.get_statement(held).is_some()
+            })?;
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME).to_owned();
+        match StoredStatement::parse(client, &message, self.query_parser()).await? {
+            Some(statement) => client.portal_store().put_statement(Arc::new(statement)),
+            None => client.portal_store().put_empty_statement(&name),
+        }
+        client
+            .send(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .await?;
+        Ok(())
+    }
+
+    /// pgwire's Bind, within the connection's budget of named portals.
+    async fn on_bind<C>(&self, client: &mut C, message: Bind) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let store = client.portal_store();
+        self.shared
+            .names(client)
+            .admit(Named::Portal, message.portal_name.as_deref(), |held| {
+                store.get_portal(held).is_some()
+            })?;
+        let statement_name = message.statement_name.as_deref().unwrap_or(DEFAULT_NAME);
+        let portal_name = message.portal_name.as_deref().unwrap_or(DEFAULT_NAME);
+        match client.portal_store().get_statement(statement_name) {
+            Some(Entry::Value(statement)) => {
+                let portal = Portal::try_new(&message, statement)?;
+                client.portal_store().put_portal(Arc::new(portal));
+            }
+            Some(Entry::Empty) if message.parameters.is_empty() => {
+                client.portal_store().put_empty_portal(portal_name);
+            }
+            Some(Entry::Empty) => {
+                return Err(user_error(
+                    "08P01",
+                    format!(
+                        "bind message supplies {} parameters, but prepared statement {statement_name:?} requires 0",
+                        message.parameters.len()
+                    ),
+                ));
+            }
+            None => return Err(PgWireError::StatementNotFound(statement_name.to_owned())),
+        }
+        client
+            .send(PgWireBackendMessage::BindComplete(BindComplete::new()))
+            .await?;
+        Ok(())
+    }
+
     async fn do_query<C>(
         &self,
         client: &mut C,
@@ -471,7 +574,7 @@ impl ExtendedQueryHandler for Connection {
             StatementKind::DeclareCursor => {
                 let plan = bind(&self.shared, portal, plan)?;
                 let bounds = self.shared.bounds(client).await?;
-                declare_cursor(session, statement, plan, client, bounds).await
+                declare_cursor(&self.shared, session, statement, plan, client, bounds).await
             }
             StatementKind::SessionCommand => {
                 let none = ParamValues::List(vec![]);

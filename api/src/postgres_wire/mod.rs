@@ -26,6 +26,7 @@
 
 pub mod cancel;
 pub mod handler;
+pub mod named;
 pub mod pending;
 pub mod rows;
 pub mod settings;
@@ -98,6 +99,7 @@ impl PostgresWire {
             handlers: Arc::new(Handlers::new(
                 state,
                 section.max_connections,
+                section.max_prepared_statements,
                 pending.clone(),
             )),
             pending,
