@@ -222,8 +222,6 @@ impl Shared {
         }
     }
 
-    /// The bounds of a statement (or text) starting now on `client`'s
-    /// connection: a slot, the deadline, the cancel signal.
     /// The names `client`'s connection holds.
     fn names<C: ClientInfo + ?Sized>(&self, client: &C) -> Arc<NameBudget> {
         client
@@ -231,6 +229,8 @@ impl Shared {
             .get_or_insert_with(|| NameBudget::new(self.max_prepared))
     }
 
+    /// The bounds of a statement (or text) starting now on `client`'s
+    /// connection: a slot, the deadline, the cancel signal.
     async fn bounds<C: ClientInfo + ?Sized>(&self, client: &C) -> PgWireResult<Bounds> {
         let deadline = Deadline::after(self.deadline());
         Ok(Bounds {

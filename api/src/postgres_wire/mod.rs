@@ -16,12 +16,14 @@
 //!   ([`handler`]);
 //! - connections that have not signed in have a small set of their own
 //!   with a deadline ([`pending`]); signed-in ones are bounded by
-//!   `max_connections` ([`startup`]).
+//!   `max_connections` ([`startup`]), and each holds a bounded number of
+//!   named statements and portals ([`named`]).
 //!
 //! Modules: [`startup`] (authentication), [`pending`] (unauthenticated
 //! connections), [`handler`] (per-connection dispatch), [`statements`]
 //! (parse, check, plan), [`rows`] (encoding and bounds of results),
-//! [`cancel`] (cancel requests), [`settings`] (`current_setting()`,
+//! [`cancel`] (cancel requests), [`named`] (named statements and portals
+//! per connection), [`settings`] (`current_setting()`,
 //! `version()`).
 
 pub mod cancel;
