@@ -120,6 +120,32 @@ pub struct ServerSection {
     pub auth_failures_per_second: u32,
     /// Failed sign-ins a peer may make at once above that rate.
     pub auth_failures_burst: u32,
+    /// HTTP connections open at once (more: 503 and closed); keep it
+    /// under the process's file-descriptor limit.
+    pub max_connections: usize,
+    /// HTTP connections open at once from one peer address.
+    pub max_connections_per_peer: usize,
+    /// Time a client has to send a request's headers, and the longest a
+    /// kept-alive connection may idle between requests, in ms.
+    pub header_timeout_ms: u64,
+    /// Time a client has to send a request's body, in ms (later: 408).
+    pub body_timeout_ms: u64,
+    /// Time a write to a client that reads nothing may stall before the
+    /// connection is closed, in ms.
+    pub write_stall_ms: u64,
+}
+
+impl ServerSection {
+    /// The bounds on the HTTP port's connections.
+    pub fn connection_limits(&self) -> crate::http::connections::ConnectionLimits {
+        crate::http::connections::ConnectionLimits {
+            max_connections: self.max_connections,
+            max_per_peer: self.max_connections_per_peer,
+            header_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
+            body_timeout: std::time::Duration::from_millis(self.body_timeout_ms),
+            write_stall: std::time::Duration::from_millis(self.write_stall_ms),
+        }
+    }
 }
 
 impl Default for ServerSection {
@@ -131,6 +157,11 @@ impl Default for ServerSection {
             burst: 100,
             auth_failures_per_second: 1,
             auth_failures_burst: 10,
+            max_connections: 512,
+            max_connections_per_peer: 128,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            write_stall_ms: 30_000,
         }
     }
 }
@@ -450,6 +481,21 @@ impl ConfigFile {
         }
         if self.server.max_body_bytes == 0 {
             anyhow::bail!("[server] max_body_bytes = 0 would refuse every request body");
+        }
+        let server = &self.server;
+        for (name, value) in [
+            ("max_connections", server.max_connections as u64),
+            (
+                "max_connections_per_peer",
+                server.max_connections_per_peer as u64,
+            ),
+            ("header_timeout_ms", server.header_timeout_ms),
+            ("body_timeout_ms", server.body_timeout_ms),
+            ("write_stall_ms", server.write_stall_ms),
+        ] {
+            if value == 0 {
+                anyhow::bail!("[server] {name} = 0 would refuse every connection");
+            }
         }
         crate::planning::settings::PlanSettings::from_config(self)
             .map_err(|e| anyhow::anyhow!("{e}"))?;

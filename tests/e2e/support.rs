@@ -495,6 +495,41 @@ pub fn token_entries(token: impl Fn(&str) -> String, entries: &[(&str, &str, &st
     text
 }
 
+/// `serve` over a small stored lake (one office day) with `server` lines
+/// under `[server]` and these tokens (name, role, extra lines), each
+/// token's text being `token(name)`.
+pub fn serve_small_lake(
+    dir: &Path,
+    server: &str,
+    token: impl Fn(&str) -> String,
+    tokens: &[(&str, &str, &str)],
+) -> Server {
+    let queue_log = dir.join("queue_log");
+    std::fs::write(&queue_log, office_log(0..1, 0..2, true)).unwrap();
+    let lake = dir.join("lake");
+    ingest(&lake, &[&queue_log]);
+    let mut text = format!(
+        "version = 1\n[server]\nrequests_per_second = 0\n{server}\n\
+         [queue_log]\nfile = {:?}\n",
+        queue_log.display().to_string()
+    );
+    text.push_str(&token_entries(token, tokens));
+    let config = dir.join("queuelake.toml");
+    std::fs::write(&config, text).unwrap();
+    Server::serve(&lake, &["--config", config.to_str().unwrap()])
+}
+
+/// A gauge's value in `/metrics` (read with `token`).
+pub fn gauge(port: u16, token: &str, name: &str) -> f64 {
+    let (status, text) = request(port, "GET", "/metrics", Some(token), "");
+    assert_eq!(status, 200, "{text}");
+    let prefix = format!("{name} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not exported"))
+}
+
 /// The emulated demo contact center (simulation seed `seed`): `history_days`
 /// of rotated queue_log history, then live from 2024-03-06 10:00 UTC (a
 /// Wednesday morning) at 10× speed, with AMI on a free port for user `ql`,

@@ -43,6 +43,7 @@ use crate::auth::{Principal, Role, TokenEntry, TokenRegistry, token};
 use crate::cli::{AmiAuth, ServeArgs};
 use crate::commands::{limits, queue_log_writer};
 use crate::config::{ConfigFile, PostgresWireSection, QuerySection, ServerSection};
+use crate::http::connections::{self, ConnectionLimits};
 use crate::http::limits::{AuthFailures, QuerySlots, Rate, RateLimiter};
 use crate::http::live::LiveSource;
 use crate::http::{AppState, router};
@@ -269,6 +270,7 @@ pub struct Service {
     listener: tokio::net::TcpListener,
     address: SocketAddr,
     max_body_bytes: usize,
+    connections: ConnectionLimits,
     postgres: Option<PostgresWire>,
     generated_admin_token: Option<String>,
     state: Arc<AppState>,
@@ -458,6 +460,7 @@ impl Service {
             listener,
             address,
             max_body_bytes: config.server.max_body_bytes,
+            connections: config.server.connection_limits(),
             postgres,
             generated_admin_token,
             state,
@@ -503,6 +506,7 @@ impl Service {
         let Service {
             listener,
             max_body_bytes,
+            connections,
             postgres,
             state,
             stop,
@@ -526,15 +530,15 @@ impl Service {
         });
         let report_tasks = state.reports.spawn(stop_tx.subscribe());
         let postgres = postgres.map(|wire| tokio::spawn(wire.serve()));
-        let server = axum::serve(
+        let server = connections::serve(
             listener,
-            router(state, max_body_bytes)
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown);
+            router(state, max_body_bytes),
+            connections,
+            shutdown,
+        );
         let source_ended = Box::pin(watch_sources(&workers, stop.clone()));
         tokio::select! {
-            r = server => r?,
+            () = server => {}
             () = source_ended => tracing::error!("a source stopped; shutting down"),
         }
         if let Some(task) = postgres {

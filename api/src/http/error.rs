@@ -68,6 +68,8 @@ pub enum AppError {
     PayloadTooLarge(String),
     /// The body is not JSON.
     UnsupportedMediaType(String),
+    /// The body did not arrive within its time.
+    RequestTimeout(String),
     /// Too many requests or queries; retry after this many seconds.
     TooManyRequests {
         /// What limit was hit.
@@ -109,6 +111,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -141,7 +144,8 @@ impl AppError {
             | AppError::NotFound(d)
             | AppError::MethodNotAllowed(d)
             | AppError::PayloadTooLarge(d)
-            | AppError::UnsupportedMediaType(d) => (d, Location::default()),
+            | AppError::UnsupportedMediaType(d)
+            | AppError::RequestTimeout(d) => (d, Location::default()),
         };
         let problem = Problem {
             kind: "about:blank".into(),

@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde::de::DeserializeOwned;
 
+use super::connections::BodyTimedOut;
 use super::error::{AppError, Location};
 
 /// A JSON request body of type `T`.
@@ -37,12 +38,26 @@ where
         let bytes = Bytes::from_request(request, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::PayloadTooLarge(format!("request body: {}", e.body_text()))
+            } else if let Some(late) = timed_out(&e) {
+                AppError::RequestTimeout(format!("request body: {late}"))
             } else {
                 AppError::bad_request(format!("request body: {}", e.body_text()))
             }
         })?;
         parse(&bytes).map(ApiJson)
     }
+}
+
+/// The body's deadline, when that is why it could not be read.
+fn timed_out<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a BodyTimedOut> {
+    let mut at = Some(error);
+    while let Some(e) = at {
+        if let Some(late) = e.downcast_ref::<BodyTimedOut>() {
+            return Some(late);
+        }
+        at = e.source();
+    }
+    None
 }
 
 /// `bytes` as a `T`, or the fault with its place.

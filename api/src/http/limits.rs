@@ -1,7 +1,9 @@
 //! Request limits: a token bucket per caller, a budget of failed sign-ins
 //! per peer, and the slots queries run in (all shared by HTTP and the
 //! PostgreSQL port). Refusals are 429 with
-//! `Retry-After`; the body limit (413) is axum's `DefaultBodyLimit`.
+//! `Retry-After`. A body larger than `[server] max_body_bytes` is 413:
+//! at once when its `Content-Length` says so ([`declared_length`]), else
+//! when reading passes the limit (axum's `DefaultBodyLimit`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -148,6 +150,28 @@ impl AuthFailures {
         let bucket = peers.entry(peer).or_insert_with(|| Bucket::full(rate, now));
         bucket.refill(rate, now);
         bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+    }
+}
+
+/// Refuses (413) a request whose `Content-Length` is over
+/// `max_body_bytes` before its body is read or waited for.
+pub async fn declared_length(
+    axum::extract::State(max_body_bytes): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max_body_bytes as u64 => AppError::PayloadTooLarge(format!(
+            "request body: Content-Length {length} is over the limit of {max_body_bytes} bytes"
+        ))
+        .into_response(),
+        _ => next.run(request).await,
     }
 }
 

@@ -23,6 +23,7 @@
 //! - [`docs`]: the OpenAPI description and its offline docs page.
 //! - [`dashboards`]: the web UI's files (`dashboards/`), compiled in.
 
+pub mod connections;
 pub mod dashboards;
 pub mod docs;
 pub mod error;
@@ -167,6 +168,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            max_body_bytes,
+            limits::declared_length,
+        ))
         .layer(middleware::from_fn(request::track))
         .with_state(state)
 }

@@ -516,6 +516,22 @@ impl ExtendedQueryHandler for Connection {
         let portal_name = message.portal_name.as_deref().unwrap_or(DEFAULT_NAME);
         match client.portal_store().get_statement(statement_name) {
             Some(Entry::Value(statement)) => {
+                // As PostgreSQL: the Bind supplies exactly the statement's
+                // parameters (declared in Parse or found in its text).
+                let required = self
+                    .query_parser()
+                    .get_parameter_types(&statement.statement)
+                    .map_or(0, |types| types.len())
+                    .max(statement.parameter_types.len());
+                if message.parameters.len() != required {
+                    return Err(user_error(
+                        "08P01",
+                        format!(
+                            "bind message supplies {} parameters, but prepared statement {statement_name:?} requires {required}",
+                            message.parameters.len()
+                        ),
+                    ));
+                }
                 let portal = Portal::try_new(&message, statement)?;
                 client.portal_store().put_portal(Arc::new(portal));
             }

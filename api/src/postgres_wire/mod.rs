@@ -14,6 +14,9 @@
 //!   server's deadline (whatever `SET statement_timeout` says), ends on a
 //!   cancel request ([`cancel`]) and counts against the token's rate
 //!   ([`handler`]);
+//! - every frame a client sends is checked against the protocol's layout
+//!   before pgwire decodes it; a malformed one is FATAL 08P01 ([`frames`],
+//!   [`connection`]);
 //! - connections that have not signed in have a small set of their own
 //!   with a deadline ([`pending`]); signed-in ones are bounded by
 //!   `max_connections` ([`startup`]), and each holds a bounded number of
@@ -23,10 +26,13 @@
 //! connections), [`handler`] (per-connection dispatch), [`statements`]
 //! (parse, check, plan), [`rows`] (encoding and bounds of results),
 //! [`cancel`] (cancel requests), [`named`] (named statements and portals
-//! per connection), [`settings`] (`current_setting()`,
+//! per connection), [`frames`] (frame checks), [`connection`] (one
+//! connection's message loop), [`settings`] (`current_setting()`,
 //! `version()`).
 
 pub mod cancel;
+pub mod connection;
+pub mod frames;
 pub mod handler;
 pub mod named;
 pub mod pending;
@@ -39,7 +45,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion_postgres::pgwire::tokio::process_socket;
 use datafusion_postgres::pgwire::tokio::tokio_rustls::TlsAcceptor;
 use datafusion_postgres::pgwire::tokio::tokio_rustls::rustls::ServerConfig;
 use datafusion_postgres::pgwire::tokio::tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -134,7 +139,7 @@ impl PostgresWire {
             let pending = self.pending.clone();
             let task = tokio::spawn(async move {
                 let _counted = Counted::new();
-                if let Err(e) = process_socket(socket, tls, handlers).await {
+                if let Err(e) = connection::serve_connection(socket, tls, handlers).await {
                     tracing::debug!(%peer, error = %e, "postgres wire connection ended");
                 }
                 pending.expire(id);
