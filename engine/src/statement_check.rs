@@ -97,9 +97,9 @@ pub fn kind_of(statement: &Statement, door: Door) -> Result<StatementKind> {
         },
         Statement::StartTransaction { .. }
         | Statement::Commit { .. }
-        | Statement::Rollback {
-            savepoint: None, ..
-        }
+        | Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. }
         | Statement::Fetch { into: None, .. }
         | Statement::Close { .. } => session(StatementKind::SessionCommand),
         Statement::Declare { stmts } => {
@@ -282,6 +282,9 @@ mod tests {
             "BEGIN",
             "COMMIT",
             "ROLLBACK",
+            "SAVEPOINT s",
+            "RELEASE SAVEPOINT s",
+            "ROLLBACK TO SAVEPOINT s",
             "FETCH NEXT FROM c",
             "CLOSE c",
         ] {
@@ -335,7 +338,6 @@ mod tests {
                 "SET LOCAL statement_timeout = 1",
                 "RESET ALL",
                 "PREPARE p AS SELECT 1",
-                "ROLLBACK TO SAVEPOINT s",
             ] {
                 let why = refused(bad, door);
                 assert!(why.contains("refused"), "{bad}: {why}");

@@ -7,6 +7,7 @@ mod access;
 mod ami_faults;
 mod ami_serve;
 mod backfill;
+mod clients;
 mod dashboards;
 mod demo;
 mod emulator;

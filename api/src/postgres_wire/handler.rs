@@ -289,9 +289,13 @@ fn build_session(engine: &QueryEngine) -> anyhow::Result<PgSession> {
     }
     ctx.register_udf(super::settings::current_setting());
     ctx.register_udf(super::settings::version());
+    for function in super::catalog_functions::all() {
+        ctx.register_udf(function);
+    }
     let hooks: Vec<Arc<dyn QueryHook>> = vec![
         Arc::new(CursorStatementHook),
         Arc::new(SetShowHook),
+        Arc::new(super::savepoints::SavepointHook),
         Arc::new(TransactionStatementHook),
     ];
     Ok(PgSession::new(engine.with_context(ctx), hooks))

@@ -27,16 +27,21 @@
 //! (parse, check, plan), [`rows`] (encoding and bounds of results),
 //! [`cancel`] (cancel requests), [`named`] (named statements and portals
 //! per connection), [`frames`] (frame checks), [`connection`] (one
-//! connection's message loop), [`settings`] (`current_setting()`,
+//! connection's message loop), [`savepoints`] (savepoint commands),
+//! [`catalog_functions`] (`to_regtype()` and others), [`catalog_subqueries`]
+//! (drivers' correlated catalog subqueries), [`settings`] (`current_setting()`,
 //! `version()`).
 
 pub mod cancel;
+pub mod catalog_functions;
+pub mod catalog_subqueries;
 pub mod connection;
 pub mod frames;
 pub mod handler;
 pub mod named;
 pub mod pending;
 pub mod rows;
+pub mod savepoints;
 pub mod settings;
 pub mod startup;
 pub mod statements;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use datafusion::arrow::array::{ArrayRef, AsArray, StringArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::{
@@ -142,24 +142,13 @@ impl ScalarUDFImpl for CurrentSetting {
                 ))),
             }
         };
-        match &args.args[0] {
-            ColumnarValue::Scalar(value) => {
-                let name = match value {
-                    ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => {
-                        v.as_deref()
-                    }
-                    _ => None,
-                };
-                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(lookup(name)?)))
-            }
-            ColumnarValue::Array(names) => {
-                let names = names.as_string::<i32>();
-                let values = (0..names.len())
-                    .map(|i| lookup((!names.is_null(i)).then(|| names.value(i))))
-                    .collect::<Result<StringArray>>()?;
-                Ok(ColumnarValue::Array(Arc::new(values) as ArrayRef))
-            }
-        }
+        let names = args.args[0].to_array(args.number_rows)?;
+        let values = names
+            .as_string::<i32>()
+            .iter()
+            .map(lookup)
+            .collect::<Result<StringArray>>()?;
+        Ok(ColumnarValue::Array(Arc::new(values) as ArrayRef))
     }
 }
 

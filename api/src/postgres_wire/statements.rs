@@ -9,6 +9,7 @@
 //! compatibility parser, whose rewrites make PostgreSQL clients' catalog
 //! queries plannable, and checked again (what runs is what was checked).
 
+use super::catalog_subqueries::aggregate_catalog_subqueries;
 use std::sync::Arc;
 
 use datafusion::logical_expr::LogicalPlan;
@@ -102,6 +103,7 @@ pub async fn prepare(
                 .map_err(|e| EngineError::QueryRefused(e.to_string()))?;
             let mut prepared = Vec::with_capacity(statements.len());
             for statement in statements {
+                let statement = aggregate_catalog_subqueries(statement);
                 let kind = session.engine.check(&statement, Door::PostgresWire)?;
                 let plan = match (&kind, &statement) {
                     (StatementKind::Read, _) => Some(session.engine.plan(statement.clone()).await?),

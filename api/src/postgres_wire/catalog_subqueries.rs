@@ -1,0 +1,125 @@
+//! Drivers' catalog queries with correlated scalar subqueries.
+//!
+//! PostgreSQL runs `(SELECT x FROM pg_attrdef WHERE adrelid = a.attrelid …)`
+//! and fails only if it returns more than one row; DataFusion refuses to
+//! plan a correlated scalar subquery that is not aggregated. SQLAlchemy's
+//! column reflection sends several. For a statement that reads only
+//! `pg_catalog` and `information_schema`, each scalar subquery whose one
+//! column is not an aggregate is rewritten to `SELECT max(x) …`: the
+//! catalog's keys make such subqueries return at most one row, and the
+//! `max` of one row is that row. Statements that read anything else are
+//! never rewritten (a user's query keeps PostgreSQL's semantics or
+//! DataFusion's refusal).
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    Expr, GroupByExpr, ObjectName, SelectItem, SetExpr, Statement, visit_expressions_mut,
+    visit_relations,
+};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+/// Aggregates that already answer one row.
+const AGGREGATES: &[&str] = &[
+    "max",
+    "min",
+    "count",
+    "sum",
+    "avg",
+    "array_agg",
+    "string_agg",
+    "json_agg",
+    "bool_and",
+    "bool_or",
+];
+
+/// Whether a relation is one of the catalogs.
+fn is_catalog(name: &ObjectName) -> bool {
+    let text = name.to_string().to_ascii_lowercase();
+    text.starts_with("pg_catalog.")
+        || text.starts_with("information_schema.")
+        || (!text.contains('.') && text.starts_with("pg_"))
+}
+
+/// `statement` with its catalog subqueries aggregated (see the module).
+pub fn aggregate_catalog_subqueries(mut statement: Statement) -> Statement {
+    let mut reads_catalog = false;
+    let only_catalog = visit_relations(&statement, |name| {
+        reads_catalog = true;
+        if is_catalog(name) {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })
+    .is_continue();
+    if !(only_catalog && reads_catalog) {
+        return statement;
+    }
+    let _ = visit_expressions_mut(&mut statement, |expr| {
+        if let Expr::Subquery(query) = expr
+            && let SetExpr::Select(select) = query.body.as_mut()
+        {
+            let ungrouped =
+                matches!(&select.group_by, GroupByExpr::Expressions(keys, _) if keys.is_empty());
+            if let ([item], true) = (select.projection.as_mut_slice(), ungrouped) {
+                aggregate(item);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    statement
+}
+
+/// `x` or `x AS a` as `max(x)` (keeping the alias), unless it is an
+/// aggregate already.
+fn aggregate(item: &mut SelectItem) {
+    let expr = match item {
+        SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => expr,
+        _ => return,
+    };
+    if let Expr::Function(function) = expr {
+        let name = function.name.to_string().to_ascii_lowercase();
+        if AGGREGATES.contains(&name.rsplit('.').next().unwrap_or("")) {
+            return;
+        }
+    }
+    let wrapped = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&format!("max({expr})"))
+        .and_then(|mut p| p.parse_expr());
+    if let Ok(wrapped) = wrapped {
+        *expr = wrapped;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewritten(sql: &str) -> String {
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0);
+        aggregate_catalog_subqueries(statement).to_string()
+    }
+
+    #[test]
+    fn catalog_subqueries_are_aggregated_and_other_queries_are_not() {
+        assert_eq!(
+            rewritten(
+                "SELECT a.attname, (SELECT pg_get_expr(d.adbin, d.adrelid) AS e FROM pg_catalog.pg_attrdef d \
+                 WHERE d.adrelid = a.attrelid) FROM pg_catalog.pg_attribute a"
+            ),
+            "SELECT a.attname, (SELECT max(pg_get_expr(d.adbin, d.adrelid)) AS e FROM pg_catalog.pg_attrdef d \
+             WHERE d.adrelid = a.attrelid) FROM pg_catalog.pg_attribute a"
+        );
+        // Already aggregated: unchanged.
+        let counted =
+            "SELECT (SELECT count(*) FROM pg_catalog.pg_class) FROM pg_catalog.pg_namespace";
+        assert_eq!(rewritten(counted), counted);
+        // A user's table anywhere: unchanged.
+        let mixed = "SELECT (SELECT c.queue FROM calls AS c WHERE c.callid = n.nspname) FROM pg_catalog.pg_namespace AS n";
+        assert_eq!(rewritten(mixed), mixed);
+    }
+}
