@@ -97,8 +97,10 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
             }
         }
         assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no change in live state within 10 s of listening: {body}"
+            // Liveness, not speed: other tests (a JVM, Chromium, query
+            // bombs) may hold both cores for seconds.
+            started.elapsed() < Duration::from_secs(30),
+            "no change in live state within 30 s of listening: {body}"
         );
         std::thread::sleep(Duration::from_millis(200));
     };

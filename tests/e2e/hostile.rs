@@ -604,6 +604,25 @@ fn a_scoped_analyst_and_viewer_read_calls_over_stored_days_with_their_queues_onl
         scoped_stats["rows"],
         serde_json::json!([["sales", 240, 240]])
     );
+    // A scoped analyst's mistakes name its own tables and columns, never
+    // the lake's internals behind them.
+    for (wrong, named) in [
+        ("SELECT nosuch FROM calls", "nosuch"),
+        ("SELECT queue FROM calls WHERE nosuch > 1", "nosuch"),
+        ("SELECT nosuch(queue) FROM interval_stats", "nosuch"),
+        ("SELECT * FROM calls_by_day", "calls_by_day"),
+    ] {
+        let (status, answer) = sql_as(port, "sales-analyst", wrong);
+        assert_eq!(status, 400, "{wrong}: {answer}");
+        let detail = answer["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(detail.contains(named), "{wrong}: {detail}");
+        for internal in ["calls_by_day.", "visit.", "computed", "__", "lake/"] {
+            assert!(
+                !detail.contains(internal),
+                "{wrong}: the error names {internal:?}: {detail}"
+            );
+        }
+    }
     // The viewer's dashboard route over a stored day.
     let (status, day) = request(
         port,
