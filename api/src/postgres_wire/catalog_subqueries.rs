@@ -7,7 +7,9 @@
 //! `pg_catalog` and `information_schema`, each scalar subquery whose one
 //! column is not an aggregate is rewritten to `SELECT max(x) …`: the
 //! catalog's keys make such subqueries return at most one row, and the
-//! `max` of one row is that row. Statements that read anything else are
+//! `max` of one row is that row; and DataFusion cannot decorrelate a
+//! subquery inside `CASE`, so `CASE WHEN c THEN (subquery) END` becomes the
+//! subquery with `c` added to its `WHERE`. Statements that read anything else are
 //! never rewritten (a user's query keeps PostgreSQL's semantics or
 //! DataFusion's refusal).
 
@@ -67,9 +69,66 @@ pub fn aggregate_catalog_subqueries(mut statement: Statement) -> Statement {
                 aggregate(item);
             }
         }
+        if let Some(moved) = condition_into_subquery(expr) {
+            *expr = moved;
+        }
         ControlFlow::<()>::Continue(())
     });
     statement
+}
+
+/// `CASE WHEN c THEN (SELECT max(x) … WHERE w) [ELSE NULL] END` as
+/// `(SELECT max(x) … WHERE (w) AND (c))`: the same value (no row when `c`
+/// fails, and the max of no rows is NULL), in a form DataFusion can
+/// decorrelate — it cannot plan a subquery inside `CASE`.
+fn condition_into_subquery(expr: &Expr) -> Option<Expr> {
+    let Expr::Case {
+        operand: None,
+        conditions,
+        else_result,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let no_else = match else_result.as_deref() {
+        None => true,
+        Some(Expr::Value(v)) => v.to_string().eq_ignore_ascii_case("null"),
+        Some(_) => false,
+    };
+    let ([when], true) = (conditions.as_slice(), no_else) else {
+        return None;
+    };
+    let Expr::Subquery(query) = &when.result else {
+        return None;
+    };
+    let mut query = query.clone();
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    let aggregated = match select.projection.as_slice() {
+        [SelectItem::UnnamedExpr(Expr::Function(f))]
+        | [
+            SelectItem::ExprWithAlias {
+                expr: Expr::Function(f),
+                ..
+            },
+        ] => f.name.to_string().eq_ignore_ascii_case("max"),
+        _ => false,
+    };
+    if !aggregated {
+        return None;
+    }
+    let condition = Expr::Nested(Box::new(when.condition.clone()));
+    select.selection = Some(match select.selection.take() {
+        Some(w) => Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(w))),
+            op: datafusion::sql::sqlparser::ast::BinaryOperator::And,
+            right: Box::new(condition),
+        },
+        None => condition,
+    });
+    Some(Expr::Subquery(query))
 }
 
 /// `x` or `x AS a` as `max(x)` (keeping the alias), unless it is an
@@ -113,6 +172,15 @@ mod tests {
             ),
             "SELECT a.attname, (SELECT max(pg_get_expr(d.adbin, d.adrelid)) AS e FROM pg_catalog.pg_attrdef d \
              WHERE d.adrelid = a.attrelid) FROM pg_catalog.pg_attribute a"
+        );
+        // A subquery under CASE moves the condition into its WHERE.
+        assert_eq!(
+            rewritten(
+                "SELECT CASE WHEN a.atthasdef THEN (SELECT d.adbin FROM pg_catalog.pg_attrdef d \
+                 WHERE d.adrelid = a.attrelid) ELSE NULL END FROM pg_catalog.pg_attribute a"
+            ),
+            "SELECT (SELECT max(d.adbin) FROM pg_catalog.pg_attrdef d \
+             WHERE (d.adrelid = a.attrelid) AND (a.atthasdef)) FROM pg_catalog.pg_attribute a"
         );
         // Already aggregated: unchanged.
         let counted =

@@ -97,13 +97,27 @@ pub async fn prepare(
                 session.engine.check(statement, Door::PostgresWire)?;
             }
             drop(as_sent);
-            let statements = session
-                .parser
-                .parse(&sql)
-                .map_err(|e| EngineError::QueryRefused(e.to_string()))?;
+            let parse = |text: &str| {
+                session
+                    .parser
+                    .parse(text)
+                    .map_err(|e| EngineError::QueryRefused(e.to_string()))
+            };
+            let mut statements = Vec::new();
+            for statement in parse(&sql)? {
+                // A rewritten catalog query is parsed again from its text,
+                // so the compatibility rewrites see its final form.
+                let before = statement.to_string();
+                let statement = aggregate_catalog_subqueries(statement);
+                let after = statement.to_string();
+                if after == before {
+                    statements.push(statement);
+                } else {
+                    statements.extend(parse(&after)?);
+                }
+            }
             let mut prepared = Vec::with_capacity(statements.len());
             for statement in statements {
-                let statement = aggregate_catalog_subqueries(statement);
                 let kind = session.engine.check(&statement, Door::PostgresWire)?;
                 let plan = match (&kind, &statement) {
                     (StatementKind::Read, _) => Some(session.engine.plan(statement.clone()).await?),
