@@ -68,34 +68,16 @@ fn check(driver: &str, who: &str, answer: &Value, want_rows: &[Vec<Value>]) {
             "{driver} as {who}: {table} not in {tables:?}"
         );
     }
-    match answer.get("columns_error") {
-        // Not yet: SQLAlchemy's column reflection (21 parameters, subqueries
-        // inside CASE) plans once its catalog subqueries are rewritten, and
-        // runs over the simple protocol (psql), but its extended-protocol
-        // parameters are then bound to the wrong types; issue 20 stays open
-        // on it. Any other failure fails here.
-        Some(error) if driver == "sqlalchemy" => {
-            let error = error.as_str().unwrap_or("");
-            assert!(
-                error.contains("Failed to parse parameter"),
-                "{driver} as {who}: column reflection: {error}"
-            );
-            eprintln!("{driver} as {who}: column reflection not yet answered: {error:.120}");
-        }
-        Some(error) => panic!("{driver} as {who}: columns: {error}"),
-        None => {
-            let columns: Vec<&str> = answer["columns"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
-            assert!(
-                columns.contains(&"enter_ts") && columns.contains(&"queue"),
-                "{driver} as {who}: columns of calls {columns:?}"
-            );
-        }
-    }
+    let columns: Vec<&str> = answer["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        columns.contains(&"enter_ts") && columns.contains(&"queue"),
+        "{driver} as {who}: columns of calls {columns:?}"
+    );
     let rows: Vec<Vec<Value>> = serde_json::from_value(answer["rows"].clone()).unwrap();
     assert_eq!(
         rows, want_rows,

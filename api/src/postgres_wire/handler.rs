@@ -448,20 +448,36 @@ fn bind(
     let types = plan
         .get_parameter_types()
         .map_err(|e| pg_error(EngineError::DataFusion(e)))?;
-    if types.is_empty() {
+    if types.is_empty() && portal.parameters.is_empty() {
         return Ok(plan.clone());
     }
-    let mut ordered: Vec<(String, Option<DataType>)> = types.into_iter().collect();
-    ordered.sort_by_key(|(id, _)| {
+    let position = |id: &str| {
         id.trim_start_matches('$')
-            .parse::<u32>()
-            .unwrap_or(u32::MAX)
-    });
-    let inferred: Vec<Option<&DataType>> = ordered.iter().map(|(_, t)| t.as_ref()).collect();
+            .parse::<usize>()
+            .unwrap_or(usize::MAX)
+    };
+    let mut ordered: Vec<(String, Option<DataType>)> = types.into_iter().collect();
+    ordered.sort_by_key(|(id, _)| position(id));
     let wire = shared
         .any_parser
         .get_parameter_types(&portal.statement.statement)?;
-    let wire: Vec<Option<&Type>> = wire.iter().map(Some).collect();
+    // By position $1…$n of what the client bound: DataFusion lists no
+    // placeholder that sits inside a subquery (a catalog query's), so a
+    // position it does not list has no server type rather than the next
+    // one's.
+    let count = portal
+        .parameters
+        .len()
+        .max(ordered.last().map_or(0, |(id, _)| position(id)));
+    let mut inferred: Vec<Option<&DataType>> = vec![None; count];
+    let mut server: Vec<Option<&Type>> = vec![None; count];
+    for (n, (id, data_type)) in ordered.iter().enumerate() {
+        if let Some(at) = position(id).checked_sub(1).filter(|at| *at < count) {
+            inferred[at] = data_type.as_ref();
+            server[at] = wire.get(n).filter(|_| wire.len() == ordered.len());
+        }
+    }
+    let wire = server;
     let values: ParamValues = deserialize_parameters_with_server_types(portal, &inferred, &wire)?;
     plan.clone()
         .replace_params_with_values(&values)
