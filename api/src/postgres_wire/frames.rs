@@ -449,10 +449,18 @@ mod tests {
         /// Whatever bytes follow a good startup, the checker never panics,
         /// and a message it passes is one pgwire's layout can hold.
         #[test]
-        fn any_bytes_are_checked_without_panic(noise in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let mut checker = FrameChecker::new();
-            checker.feed(&startup()).unwrap();
-            let _ = checker.feed(&noise);
+        fn any_bytes_are_checked_without_panic_whatever_the_split(
+            noise in proptest::collection::vec(any::<u8>(), 0..512),
+            split in 0usize..512,
+        ) {
+            let mut whole = FrameChecker::new();
+            whole.feed(&startup()).unwrap();
+            let verdict = whole.feed(&noise).is_ok();
+            let at = split.min(noise.len());
+            let mut parts = FrameChecker::new();
+            parts.feed(&startup()).unwrap();
+            let split_verdict = parts.feed(&noise[..at]).and_then(|()| parts.feed(&noise[at..]));
+            prop_assert_eq!(verdict, split_verdict.is_ok());
         }
 
         #[test]
