@@ -524,6 +524,11 @@ fn every_route_and_role_and_every_scope_over_http_and_the_postgres_port() {
     for table in ["queue_log", "calls", "interval_stats", "ami_events"] {
         assert!(listed.contains(table), "{table}: {listed}");
     }
+    // `\dt` and `\dv` split them: what is stored as a table, what is a view.
+    let relations = format!("{}{}", psql(&["-c", "\\dt"]), psql(&["-c", "\\dv"]));
+    for table in ["queue_log", "calls", "interval_stats"] {
+        assert!(relations.contains(table), "{table}: {relations}");
+    }
     let described = psql(&["-c", "\\d calls"]);
     assert!(described.contains("enter_ts"), "{described}");
 }
