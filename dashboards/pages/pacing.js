@@ -19,10 +19,19 @@ function meter(value, limit) {
   return el('span', { class: 'meter-cell' }, bar, el('b', {}, pct(value, 2)));
 }
 
+/** Why pacing places no call, as a person reads it (`hold` from the API). */
+const HOLDS = {
+  no_ami: 'Held: no AMI link is configured, so there is no floor to pace on',
+  link_down: 'Held: the AMI link is down; no calls until it is back and resynced',
+  resyncing: 'Held: the AMI link is resyncing; no calls until it completes',
+  queue_unknown: "Held: the PBX shows no queue for this campaign",
+};
+
 function campaignCard(p) {
   const w = p.window;
-  return el('article', { class: 'card campaign-card', dataset: { campaign: p.campaign } },
-    el('header', {}, el('h2', {}, p.campaign), el('span', { class: 'badge none' }, p.mode)),
+  return el('article', { class: 'card campaign-card', dataset: { campaign: p.campaign, hold: p.hold ?? '' } },
+    el('header', {}, el('h2', {}, p.campaign), el('span', { class: 'badge none' }, p.mode),
+      p.hold ? el('span', { class: 'badge bad', role: 'status', dataset: { field: 'hold' } }, HOLDS[p.hold] ?? `Held: ${p.hold}`) : null),
     kpiTiles([
       ['Dial ratio (calls per free agent)', num(p.dial_ratio, 2), 'dial_ratio'],
       ['Calls to place now', num(p.calls), 'calls'],

@@ -103,6 +103,10 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(pacing["mode"], "predictive", "{pacing}");
+    assert!(
+        pacing["hold"].is_null(),
+        "a live floor is not held: {pacing}"
+    );
     assert_eq!(pacing["window"]["length"], "30d");
     let rate = pacing["inputs"]["live_answer_rate"].as_f64().unwrap();
     assert!(rate > 0.0 && rate != 0.2, "{pacing}");

@@ -81,6 +81,10 @@ pub struct PacingView {
     mode: String,
     /// Calls to place now.
     calls: u32,
+    /// Why `calls` is 0 whatever the estimates say, when it is:
+    /// `no_ami`, `link_down`, `resyncing` or `queue_unknown`; null when
+    /// the floor is live.
+    hold: Option<&'static str>,
     /// Calls in flight after these per agent expected free.
     dial_ratio: f64,
     /// Projected abandon rate of the calls in flight.
@@ -106,6 +110,7 @@ fn view(p: &Paced) -> PacingView {
         campaign: p.settings.name.clone(),
         mode: p.settings.mode.clone(),
         calls: d.calls,
+        hold: p.hold.map(|h| h.as_str()),
         dial_ratio: d.ratio,
         projected_abandon: d.projected_abandon,
         projected_abandon_upper: d.projected_abandon_upper,

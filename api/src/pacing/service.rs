@@ -55,6 +55,44 @@ pub struct Paced {
     pub decision: Decision,
     /// When (Unix seconds, wall clock).
     pub decided_at_s: f64,
+    /// Why no call is to be placed whatever the estimates say, if so.
+    pub hold: Option<Hold>,
+}
+
+/// Why pacing answers `calls: 0` whatever its estimates say: the floor it
+/// would pace on cannot be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// No AMI source is configured: there is no floor.
+    NoAmi,
+    /// The AMI link is down or not yet signed in: the floor is frozen.
+    LinkDown,
+    /// The link is back, but its resync of channels and members has not
+    /// completed.
+    Resyncing,
+    /// The campaign has no queue, or the PBX shows no such queue.
+    QueueUnknown,
+}
+
+impl Hold {
+    /// The reason as the API and metrics name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hold::NoAmi => "no_ami",
+            Hold::LinkDown => "link_down",
+            Hold::Resyncing => "resyncing",
+            Hold::QueueUnknown => "queue_unknown",
+        }
+    }
+
+    /// The hold an AMI connection in `state` imposes.
+    fn of_link(state: &str) -> Option<Hold> {
+        match state {
+            "live" => None,
+            "resyncing" => Some(Hold::Resyncing),
+            _ => Some(Hold::LinkDown),
+        }
+    }
 }
 
 /// Why no decision.
@@ -97,6 +135,8 @@ pub struct Pacing {
     estimates: RwLock<HashMap<String, Estimates>>,
     log: Mutex<DecisionLog>,
     store: Option<DecisionStore>,
+    /// The hold last served per campaign (a change is logged once).
+    holds: Mutex<HashMap<String, Option<Hold>>>,
 }
 
 fn prior(settings: &CampaignPacing) -> Estimates {
@@ -129,6 +169,7 @@ impl Pacing {
             estimates: RwLock::default(),
             log: Mutex::default(),
             store,
+            holds: Mutex::default(),
         }
     }
 
@@ -153,6 +194,7 @@ impl Pacing {
     /// The decision for `campaign` now; recorded.
     pub fn decide(&self, campaign: &str) -> Result<Paced, PacingError> {
         let paced = self.preview(campaign)?;
+        self.note_hold(&paced);
         self.record(&paced);
         Ok(paced)
     }
@@ -165,29 +207,34 @@ impl Pacing {
         let configured = self.settings.campaigns.iter().any(|c| c.name == campaign);
         let mut floor = Floor::default();
         let mut seen = false;
+        let mut hold = Some(Hold::NoAmi);
         if let Some(feed) = &self.feed {
             let live = feed.lock();
             let now = live.pbx_time(std::time::SystemTime::now());
-            if let Some(c) = live
+            let campaign_now = live
                 .state
                 .campaigns(now)
                 .into_iter()
-                .find(|c| c.campaign == campaign)
-            {
-                seen = true;
+                .find(|c| c.campaign == campaign);
+            seen = campaign_now.is_some();
+            let queue = settings
+                .queue
+                .clone()
+                .or_else(|| campaign_now.as_ref().and_then(|c| c.queue.clone()));
+            if let Some(c) = &campaign_now {
                 floor.calls_in_flight = c.dialing + c.ringing;
-                if let Some(queue) = settings.queue.clone().or(c.queue) {
-                    let q = live.state.queue(&queue, now);
-                    floor.agents_free = q.agents_available;
-                    floor.agents_on_call = q.agents_on_call + q.agents_ringing;
-                    floor.agents_wrapup = q.agents_wrapup;
-                }
-            } else if let Some(queue) = &settings.queue {
+            }
+            let known = queue
+                .as_ref()
+                .filter(|queue| live.state.queues(now).iter().any(|q| &&q.queue == queue));
+            if let Some(queue) = known {
                 let q = live.state.queue(queue, now);
                 floor.agents_free = q.agents_available;
                 floor.agents_on_call = q.agents_on_call + q.agents_ringing;
                 floor.agents_wrapup = q.agents_wrapup;
             }
+            hold = Hold::of_link(live.connection.state)
+                .or((known.is_none()).then_some(Hold::QueueUnknown));
         }
         if !configured && !seen {
             return Err(PacingError::Unknown(campaign.to_owned()));
@@ -208,7 +255,10 @@ impl Pacing {
             confidence_z: 1.645,
         };
         let mode = settings.mode().unwrap_or(Mode::Progressive);
-        let decision = decide(mode, &floor, &estimates.rates, &budget, &settings.caps());
+        let mut decision = decide(mode, &floor, &estimates.rates, &budget, &settings.caps());
+        if hold.is_some() {
+            decision.calls = 0;
+        }
         let decided_at_s = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
         Ok(Paced {
             settings,
@@ -216,7 +266,36 @@ impl Pacing {
             estimates,
             decision,
             decided_at_s,
+            hold,
         })
+    }
+
+    /// Logs and counts a change of the hold served for a campaign.
+    fn note_hold(&self, paced: &Paced) {
+        let campaign = &paced.settings.name;
+        let mut holds = self
+            .holds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // First sight of a campaign counts as a change from "not held".
+        let before = holds.insert(campaign.clone(), paced.hold).flatten();
+        if before == paced.hold {
+            return;
+        }
+        let held = if paced.hold.is_some() { 1.0 } else { 0.0 };
+        metrics::gauge!("queuelake_pacing_held", "campaign" => campaign.clone()).set(held);
+        match paced.hold {
+            Some(hold) => {
+                metrics::counter!("queuelake_pacing_holds_total", "reason" => hold.as_str())
+                    .increment(1);
+                tracing::warn!(
+                    campaign,
+                    reason = hold.as_str(),
+                    "pacing holds: no calls until the floor can be trusted"
+                );
+            }
+            None => tracing::info!(campaign, "pacing resumes: the floor is live"),
+        }
     }
 
     fn record(&self, paced: &Paced) {
@@ -485,9 +564,62 @@ mod tests {
         let served = pacing.decide("renewals").unwrap();
         assert_eq!(recorded(&pacing), 1);
         assert_eq!(shown.decision.calls, served.decision.calls);
+        // Without AMI there is no floor: held, whatever the estimates.
+        assert_eq!(served.hold, Some(Hold::NoAmi));
+        assert_eq!(served.decision.calls, 0);
         assert!(matches!(
             pacing.preview("nosuch"),
             Err(PacingError::Unknown(name)) if name == "nosuch"
         ));
+    }
+
+    #[test]
+    fn a_floor_that_cannot_be_trusted_places_no_call_and_says_why() {
+        let settings = PacingSection {
+            campaigns: vec![CampaignPacing {
+                name: "renewals".into(),
+                mode: "power".into(),
+                queue: Some("renewals".into()),
+                ..CampaignPacing::default()
+            }],
+            ..PacingSection::default()
+        };
+        let feed = LiveFeed::default();
+        let pacing = Pacing::new(settings, Some(feed.clone()), None);
+        // Never signed in: the link is down.
+        let paced = pacing.decide("renewals").unwrap();
+        assert_eq!(
+            (paced.hold, paced.decision.calls),
+            (Some(Hold::LinkDown), 0)
+        );
+        // Back, resync under way.
+        feed.lock().connection.state = "resyncing";
+        assert_eq!(
+            pacing.decide("renewals").unwrap().hold,
+            Some(Hold::Resyncing)
+        );
+        // Live, but the PBX shows no queue `renewals`.
+        feed.lock().connection.state = "live";
+        let paced = pacing.decide("renewals").unwrap();
+        assert_eq!(
+            (paced.hold, paced.decision.calls),
+            (Some(Hold::QueueUnknown), 0)
+        );
+        // Lost again.
+        feed.lock().connection.state = "disconnected";
+        assert_eq!(
+            pacing.decide("renewals").unwrap().hold,
+            Some(Hold::LinkDown)
+        );
+        assert_eq!(
+            pacing
+                .holds
+                .lock()
+                .unwrap()
+                .get("renewals")
+                .copied()
+                .flatten(),
+            Some(Hold::LinkDown)
+        );
     }
 }
