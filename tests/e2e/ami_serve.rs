@@ -127,6 +127,53 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
         (LIVE_FROM as f64 / 1000.0..1.75e9).contains(&at),
         "{pacing}"
     );
+    // The PBX down for 4 s: the dialer is told 0 calls, with the reason,
+    // within a second of the link dropping and until the resync is done.
+    let down = std::time::Instant::now();
+    let restart = rt.spawn(async move {
+        emulator
+            .ami_server()
+            .unwrap()
+            .restart(Duration::from_secs(4))
+            .await
+            .unwrap();
+        emulator
+    });
+    let held_after = loop {
+        let (_, body) = server.get("/api/v1/pacing/renewals");
+        let p: Value = serde_json::from_str(&body).unwrap();
+        if p["hold"] == "link_down" {
+            assert_eq!(p["calls"], 0, "{p}");
+            break down.elapsed();
+        }
+        assert!(down.elapsed() < Duration::from_secs(3), "not held: {p}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("pacing held {held_after:?} after the PBX went down");
+    assert!(held_after < Duration::from_secs(1), "{held_after:?}");
+    let mut resumed = None;
+    while down.elapsed() < LIMIT {
+        let (_, body) = server.get("/api/v1/pacing/renewals");
+        let p: Value = serde_json::from_str(&body).unwrap();
+        match p["hold"].as_str() {
+            None => {
+                resumed = Some(down.elapsed());
+                break;
+            }
+            Some(reason) => {
+                assert!(["link_down", "resyncing"].contains(&reason), "{p}");
+                assert_eq!(p["calls"], 0, "held, yet told to dial: {p}");
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let resumed = resumed.expect("pacing never resumed after the PBX came back");
+    eprintln!("pacing resumed {resumed:?} after the PBX went down (down for 4 s)");
+    assert!(
+        resumed >= Duration::from_secs(4),
+        "resumed while the PBX was down"
+    );
+    let emulator = rt.block_on(restart).unwrap();
     let (status, body) = server.get("/api/v1/pacing/nosuch");
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("no campaign \\\"nosuch\\\""), "{body}");
