@@ -7,8 +7,8 @@
 //! - the time a client may take to send a request's headers, and to wait
 //!   idle between requests on a kept-alive connection
 //!   (`header_timeout_ms`: hyper closes the connection);
-//! - the time a client may take to send a request's body
-//!   (`body_timeout_ms`: a `408`, see [`DeadlineBody`]);
+//! - the time a client may take to send a request's body once the
+//!   handler waits for it (`body_timeout_ms`: a `408`, see [`DeadlineBody`]);
 //! - the time a write may stall on a client that does not read
 //!   (`write_stall_ms`: the connection is closed, see [`StallGuard`]).
 //!
@@ -277,7 +277,8 @@ impl Drop for Slot {
 pub struct BodyTimedOut(pub Duration);
 
 /// A request body that must arrive whole within a time, counted from the
-/// first read (a handler that never reads its body never waits).
+/// first time a read has to wait for it (a handler that never reads its
+/// body, or a body already received, never starts the clock).
 pub struct DeadlineBody<B> {
     inner: B,
     limit: Duration,

@@ -224,9 +224,7 @@ impl Pacing {
             if let Some(c) = &campaign_now {
                 floor.calls_in_flight = c.dialing + c.ringing;
             }
-            let known = queue
-                .as_ref()
-                .filter(|queue| live.state.queues(now).iter().any(|q| &&q.queue == queue));
+            let known = queue.as_ref().filter(|queue| live.state.knows_queue(queue));
             if let Some(queue) = known {
                 let q = live.state.queue(queue, now);
                 floor.agents_free = q.agents_available;

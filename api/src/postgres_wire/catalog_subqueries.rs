@@ -44,10 +44,12 @@ fn is_catalog(name: &ObjectName) -> bool {
         || (!text.contains('.') && text.starts_with("pg_"))
 }
 
-/// `statement` with its catalog subqueries aggregated (see the module).
-pub fn aggregate_catalog_subqueries(mut statement: Statement) -> Statement {
+/// `statement` with its catalog subqueries aggregated (see the module),
+/// or `None` when there is nothing to rewrite (every statement that reads
+/// anything but the catalogs).
+pub fn aggregate_catalog_subqueries(statement: &Statement) -> Option<Statement> {
     let mut reads_catalog = false;
-    let only_catalog = visit_relations(&statement, |name| {
+    let only_catalog = visit_relations(statement, |name| {
         reads_catalog = true;
         if is_catalog(name) {
             ControlFlow::Continue(())
@@ -57,9 +59,10 @@ pub fn aggregate_catalog_subqueries(mut statement: Statement) -> Statement {
     })
     .is_continue();
     if !(only_catalog && reads_catalog) {
-        return statement;
+        return None;
     }
-    let _ = visit_expressions_mut(&mut statement, |expr| {
+    let mut rewritten = statement.clone();
+    let _ = visit_expressions_mut(&mut rewritten, |expr| {
         if let Expr::Subquery(query) = expr
             && let SetExpr::Select(select) = query.body.as_mut()
         {
@@ -74,7 +77,7 @@ pub fn aggregate_catalog_subqueries(mut statement: Statement) -> Statement {
         }
         ControlFlow::<()>::Continue(())
     });
-    statement
+    (rewritten != *statement).then_some(rewritten)
 }
 
 /// `CASE WHEN c THEN (SELECT max(x) … WHERE w) [ELSE NULL] END` as
@@ -160,7 +163,9 @@ mod tests {
         let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql)
             .unwrap()
             .remove(0);
-        aggregate_catalog_subqueries(statement).to_string()
+        aggregate_catalog_subqueries(&statement)
+            .unwrap_or(statement)
+            .to_string()
     }
 
     #[test]

@@ -107,13 +107,9 @@ pub async fn prepare(
             for statement in parse(&sql)? {
                 // A rewritten catalog query is parsed again from its text,
                 // so the compatibility rewrites see its final form.
-                let before = statement.to_string();
-                let statement = aggregate_catalog_subqueries(statement);
-                let after = statement.to_string();
-                if after == before {
-                    statements.push(statement);
-                } else {
-                    statements.extend(parse(&after)?);
+                match aggregate_catalog_subqueries(&statement) {
+                    Some(rewritten) => statements.extend(parse(&rewritten.to_string())?),
+                    None => statements.push(statement),
                 }
             }
             let mut prepared = Vec::with_capacity(statements.len());

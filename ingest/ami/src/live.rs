@@ -302,6 +302,11 @@ impl LiveState {
             .unwrap_or_default()
     }
 
+    /// Whether the PBX has shown `queue` (a member or a waiting caller).
+    pub fn knows_queue(&self, queue: &str) -> bool {
+        self.members.contains_key(queue) || self.waiting.contains_key(queue)
+    }
+
     /// Every queue known, at PBX time `now`.
     pub fn queues(&self, now: f64) -> Vec<QueueNow> {
         let mut names: Vec<&String> = self.waiting.keys().chain(self.members.keys()).collect();
