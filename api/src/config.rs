@@ -283,6 +283,11 @@ pub struct AmiSection {
     /// `md5` (default) or `plain`.
     #[serde(default)]
     pub auth: Option<String>,
+    /// Wrap-up seconds per queue, as queues.conf's `wrapuptime` says (AMI
+    /// reports only a member's own `Wrapuptime`, usually 0): members are
+    /// shown in wrap-up, not free, for that long after a call.
+    #[serde(default)]
+    pub wrapup_seconds: std::collections::BTreeMap<String, f64>,
 }
 
 /// `[ingest]`.
@@ -452,6 +457,13 @@ impl ConfigFile {
             .try_into()
             .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
         config.base_dir = base.to_owned();
+        // The compliance view judges each campaign as pacing does.
+        config.kpi.campaigns = config
+            .pacing
+            .campaigns
+            .iter()
+            .map(crate::pacing::settings::CampaignPacing::rule)
+            .collect();
         if config.version != CONFIG_VERSION {
             anyhow::bail!(
                 "version {} is not one this build reads (it reads {CONFIG_VERSION})",

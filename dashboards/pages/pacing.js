@@ -24,7 +24,10 @@ const HOLDS = {
   no_ami: 'Held: no AMI link is configured, so there is no floor to pace on',
   link_down: 'Held: the AMI link is down; no calls until it is back and resynced',
   resyncing: 'Held: the AMI link is resyncing; no calls until it completes',
+  stale: 'Held: nothing heard from the PBX for a while; its floor may be frozen',
   queue_unknown: "Held: the PBX shows no queue for this campaign",
+  no_agents: 'Held: no agent of its queue is logged in and unpaused',
+  over_budget: 'Held: the abandon budget of the window is spent',
 };
 
 function campaignCard(p) {

@@ -2,12 +2,14 @@
 //!
 //! The views are plain `.sql` files in the workspace's `sql/views/` folder,
 //! compiled into the binary. Settings reach them as `{{name}}` placeholders
-//! that are replaced only by values validated here (numbers and a known
-//! IANA zone), so no setting can inject SQL.
+//! that are replaced only by values validated here (numbers, a known IANA
+//! zone, and campaign and queue names as quoted string literals), so no
+//! setting can inject SQL.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
+use crate::scope::sql_string;
 
 /// How KPIs are computed; defaults follow the product definitions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,6 +25,94 @@ pub struct KpiSettings {
     pub short_abandon_s: u32,
     /// After-call work in seconds added to talk time in AHT.
     pub acw_s: u32,
+    /// How each outbound campaign's abandon rate is judged in
+    /// `campaign_abandon` (from `[[pacing.campaigns]]`; a campaign not
+    /// listed is judged by [`CampaignRule::default`]).
+    #[serde(skip)]
+    pub campaigns: Vec<CampaignRule>,
+}
+
+/// How one campaign's abandon rate is judged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CampaignRule {
+    /// The campaign (its `QL_CAMPAIGN` value).
+    pub name: String,
+    /// The queue its answered calls enter: its visits count for the
+    /// campaign when AMI did not see them (the link was down).
+    pub queue: Option<String>,
+    /// Highest abandoned share of live-answered calls.
+    pub target: f64,
+    /// Share of the target under which the status is `ok` (above: `near`).
+    pub margin: f64,
+    /// Local days in the rolling window, today included.
+    pub window_days: u32,
+}
+
+impl Default for CampaignRule {
+    /// 3 % of live answers over 30 days, `near` above 2.7 %.
+    fn default() -> Self {
+        CampaignRule {
+            name: String::new(),
+            queue: None,
+            target: 0.03,
+            margin: 0.1,
+            window_days: 30,
+        }
+    }
+}
+
+impl CampaignRule {
+    /// Checks every value, named by the campaign.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |reason: String| {
+            Err(EngineError::InvalidSetting {
+                name: format!("campaign {:?}", self.name),
+                reason,
+            })
+        };
+        let printable = |s: &str| !s.is_empty() && !s.chars().any(char::is_control);
+        if !printable(&self.name) || !self.queue.as_deref().is_none_or(printable) {
+            return bad("names must be non-empty, without control characters".into());
+        }
+        if !(self.target > 0.0 && self.target < 1.0) {
+            return bad(format!("target {} is not in (0, 1)", self.target));
+        }
+        if !(0.0..1.0).contains(&self.margin) {
+            return bad(format!("margin {} is not in [0, 1)", self.margin));
+        }
+        if !(1..=366).contains(&self.window_days) {
+            return bad(format!(
+                "window of {} days is not 1 to 366",
+                self.window_days
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The rules as a relation `(campaign, queue, target, margin,
+/// window_days)`, typed even when empty.
+fn rules_sql(rules: &[CampaignRule]) -> String {
+    let typed = |campaign: String, queue: String, r: &CampaignRule| {
+        format!(
+            "SELECT arrow_cast({campaign}, 'Utf8') AS campaign, arrow_cast({queue}, 'Utf8') AS queue, \
+             CAST({:?} AS DOUBLE) AS target, CAST({:?} AS DOUBLE) AS margin, \
+             CAST({} AS BIGINT) AS window_days",
+            r.target, r.margin, r.window_days
+        )
+    };
+    if rules.is_empty() {
+        let none = CampaignRule::default();
+        return typed("NULL".into(), "NULL".into(), &none) + " WHERE false";
+    }
+    rules
+        .iter()
+        .map(|r| {
+            let queue = r.queue.as_deref().map_or_else(|| "NULL".into(), sql_string);
+            typed(sql_string(&r.name), queue, r)
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
 }
 
 impl Default for KpiSettings {
@@ -33,6 +123,7 @@ impl Default for KpiSettings {
             sl_threshold_s: 20,
             short_abandon_s: 5,
             acw_s: 0,
+            campaigns: Vec::new(),
         }
     }
 }
@@ -58,7 +149,7 @@ impl KpiSettings {
                 format!("{:?} is not an IANA time zone", self.time_zone),
             );
         }
-        Ok(())
+        self.campaigns.iter().try_for_each(CampaignRule::validate)
     }
 }
 
@@ -101,6 +192,20 @@ pub fn render(template: &str, kpi: &KpiSettings) -> Result<String> {
         ("sl_threshold_s", kpi.sl_threshold_s.to_string()),
         ("short_abandon_s", kpi.short_abandon_s.to_string()),
         ("acw_s", kpi.acw_s.to_string()),
+        (
+            "default_target",
+            format!("{:?}", CampaignRule::default().target),
+        ),
+        (
+            "default_margin",
+            format!("{:?}", CampaignRule::default().margin),
+        ),
+        (
+            "default_window_days",
+            CampaignRule::default().window_days.to_string(),
+        ),
+        // Last: a name holding "{{" is then refused as a placeholder.
+        ("campaign_rules", rules_sql(&kpi.campaigns)),
     ];
     let mut sql = template.to_string();
     for (name, value) in values {

@@ -162,8 +162,8 @@ impl Scope {
     }
 }
 
-/// `value` as a SQL string literal.
-fn sql_string(value: &str) -> String {
+/// `value` as a SQL string literal (quotes doubled).
+pub fn sql_string(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 

@@ -164,6 +164,13 @@ fn the_client_recovers_from_every_fault_and_matches_the_emulator() {
 
         let journal_path = dir.path().join("journal").join("ami.jsonl");
         let feed = LiveFeed::default();
+        // queues.conf's wrapuptime, as an operator gives it in [ami]: the
+        // PBX's member events do not carry it.
+        for queue in &demo_config(11).queues {
+            feed.lock()
+                .state
+                .set_queue_wrapup(&queue.name, f64::from(queue.wrapup_s));
+        }
         let mut sink = JournalingSink::new(
             Journal::open(&journal_path, &address.to_string()).unwrap(),
             feed.clone(),

@@ -1,7 +1,10 @@
 //! `queuelake serve` with AMI (from its configuration file) against the
-//! emulated Asterisk: every event is
-//! journaled and reaches the lake table `ami_events` (a lost link as a
-//! `queuelake.gap` row), and the live API follows the PBX.
+//! emulated Asterisk in the shape of a stock Asterisk (an originated
+//! channel's `Newchannel` without the campaign variable, a `VarSet` after
+//! it; members' `Wrapuptime` 0, the queue's wrap-up only in queues.conf):
+//! every event is journaled and reaches the lake table `ami_events` (a
+//! lost link as a `queuelake.gap` row), the live API follows the PBX, and
+//! pacing holds whenever its floor cannot be trusted.
 
 use std::time::Duration;
 
@@ -23,7 +26,9 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     std::fs::write(
         &config,
         format!(
-            "version = 1\n[queue_log]\nfile = {:?}\n[ami]\naddress = {address:?}\nuser = \"ql\"\nsecret = \"pw\"\n[pacing]\nrefresh_seconds = 1\nrecord_seconds = 1\n",
+            "version = 1\n[queue_log]\nfile = {:?}\n[ami]\naddress = {address:?}\nuser = \"ql\"\nsecret = \"pw\"\n\
+             [pacing]\nrefresh_seconds = 1\nrecord_seconds = 1\nstale_seconds = 3\n\
+             [[pacing.campaigns]]\nname = \"renewals\"\nqueue = \"renewals\"\nwrap_s = 15\n",
             dir.path().join("queue_log").display().to_string()
         ),
     )
@@ -83,25 +88,54 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     assert!(members[0][0].as_i64().unwrap() > 0);
 
     // Pacing for the demo's campaign: the live floor of its queue, the
-    // estimates of the journaled events, every decision recorded.
-    let started = std::time::Instant::now();
-    let pacing = loop {
+    // estimates of the journaled events, every decision recorded. The
+    // campaign's dials are tagged only from their VarSet on: once the lake
+    // holds resolved ones, the second refresh after has left the prior.
+    let resolved = "SELECT CAST(COUNT(*) AS BIGINT) FROM ami_events j \
+         WHERE j.event = 'QueueCallerJoin' AND j.uniqueid IN (SELECT uniqueid FROM ami_events \
+           WHERE event = 'VarSet' AND fields['Variable'] = 'QL_CAMPAIGN' AND fields['Value'] = 'renewals')";
+    let untagged_newchannel = server.sql(
+        "SELECT COUNT(*) FROM ami_events n WHERE n.event = 'Newchannel' \
+           AND n.uniqueid IN (SELECT uniqueid FROM ami_events WHERE event = 'VarSet' AND fields['Variable'] = 'QL_CAMPAIGN') \
+           AND COALESCE(n.fields['ChanVariable'], '') LIKE '%QL_CAMPAIGN=renewals%'",
+    );
+    assert_eq!(
+        untagged_newchannel[0][0], 0,
+        "stock Asterisk: Newchannel carries no campaign"
+    );
+    let pacing_now = || {
         let (status, body) = server.get("/api/v1/pacing/renewals");
-        if status == 200 {
-            let v: Value = serde_json::from_str(&body).unwrap();
-            // Estimated from dials seen (the prior alone weighs 30 dials:
-            // standard error 0.073), on the PBX's clock, which here is
-            // years behind the wall clock.
-            if v["inputs"]["live_answer_se"].as_f64().unwrap_or(1.0) < 0.07 {
-                break v;
-            }
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+    server.wait_for(
+        &format!("SELECT CAST(({resolved}) > 0 AS BIGINT)"),
+        1,
+        LIMIT,
+    );
+    let first = pacing_now()["inputs"]["estimates_at"].as_f64().unwrap();
+    let started = std::time::Instant::now();
+    let mut refreshes = vec![first];
+    let pacing = loop {
+        let v = pacing_now();
+        let at = v["inputs"]["estimates_at"].as_f64().unwrap();
+        if at != *refreshes.last().unwrap() {
+            refreshes.push(at);
+        }
+        if refreshes.len() == 3 {
+            break v;
         }
         assert!(
             started.elapsed() < LIMIT,
-            "no pacing estimates: {status} {body}"
+            "pacing estimates not refreshed: {v}"
         );
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(50));
     };
+    let prior_dials = 30.0;
+    assert!(
+        pacing["inputs"]["dials"].as_f64().unwrap() > prior_dials,
+        "two refreshes after resolved dials, still on the prior: {pacing}"
+    );
     assert_eq!(pacing["mode"], "predictive", "{pacing}");
     assert!(
         pacing["hold"].is_null(),
@@ -110,6 +144,30 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     assert_eq!(pacing["window"]["length"], "30d");
     let rate = pacing["inputs"]["live_answer_rate"].as_f64().unwrap();
     assert!(rate > 0.0 && rate != 0.2, "{pacing}");
+    // The queue's wrap-up (15 s, from the campaign: no member event
+    // carries it) keeps agents out of the free count after their calls.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, body) = server.get("/api/v1/live/queues");
+        let live: Value = serde_json::from_str(&body).unwrap();
+        let renewals = live["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["queue"] == "renewals")
+            .cloned()
+            .unwrap_or_default();
+        if renewals["agents"]["wrapup"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "no agent ever in wrap-up: {renewals}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let p = pacing_now();
+    assert!(p["inputs"]["agents_wrapup"].as_u64().is_some(), "{p}");
     // Answers come with the dialplan's AMDSTATUS; the machine share is
     // estimated from them (a quarter in the long run; few answers yet).
     let machines = pacing["inputs"]["machine_rate"].as_f64();
@@ -127,6 +185,43 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
         (LIVE_FROM as f64 / 1000.0..1.75e9).contains(&at),
         "{pacing}"
     );
+    // The PBX silent (frozen, pings unanswered: a half-open link): stale
+    // after 3 s, before the session gives the link up.
+    let faults = emulator.ami_server().unwrap().faults();
+    faults
+        .ignore_pings
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    emulator.set_frozen(true);
+    let silent = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while silent.elapsed() < LIMIT {
+        let p = pacing_now();
+        let hold = p["hold"].as_str().unwrap_or("none").to_owned();
+        if hold != "none" {
+            assert_eq!(p["calls"], 0, "held, yet told to dial: {p}");
+        }
+        if seen.last() != Some(&hold) {
+            eprintln!("{:?}: hold {hold}", silent.elapsed());
+            seen.push(hold.clone());
+        }
+        if hold == "link_down" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(seen.contains(&"stale".to_owned()), "never stale: {seen:?}");
+    faults
+        .ignore_pings
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    emulator.set_frozen(false);
+    let back = std::time::Instant::now();
+    while !pacing_now()["hold"].is_null() {
+        assert!(
+            back.elapsed() < LIMIT,
+            "pacing never resumed after the silence"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // The PBX down for 4 s: the dialer is told 0 calls, with the reason,
     // within a second of the link dropping and until the resync is done.
     let down = std::time::Instant::now();
@@ -178,10 +273,42 @@ fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("no campaign \\\"nosuch\\\""), "{body}");
     server.wait_for("SELECT CAST(COALESCE(SUM(served), 0) > 0 AS BIGINT) FROM pacing_decisions WHERE campaign = 'renewals'", 1, LIMIT);
-    let abandon = server.sql("SELECT campaign, live_answered >= abandoned FROM campaign_abandon");
-    assert!(
-        abandon.iter().any(|r| r[0] == "renewals" && r[1] == true),
-        "{abandon:?}"
+    // After the cut (and over the history, which AMI never saw): every
+    // visit of the campaign's queue counts, as the queue_log has them.
+    emulator.set_frozen(true);
+    let from_queue_log = "SELECT CAST(COUNT(*) AS BIGINT), \
+           CAST(SUM(CASE WHEN (event = 'ABANDON' AND TRY_CAST(data3 AS BIGINT) >= 2) \
+                          OR (event = 'CONNECT' AND TRY_CAST(data1 AS BIGINT) > 2) THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM queue_log WHERE queue = 'renewals' AND event IN ('ENTERQUEUE', 'ABANDON', 'CONNECT')";
+    let settled = std::time::Instant::now();
+    let mut last = server.sql(from_queue_log);
+    loop {
+        std::thread::sleep(Duration::from_millis(1500));
+        let now = server.sql(from_queue_log);
+        if now == last {
+            break;
+        }
+        assert!(settled.elapsed() < LIMIT, "the queue_log never settled");
+        last = now;
+    }
+    let entered = server.sql(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM queue_log WHERE queue = 'renewals' AND event = 'ENTERQUEUE'",
+    );
+    let view = server.sql(
+        "SELECT CAST(SUM(live_answered) AS BIGINT), CAST(SUM(abandoned) AS BIGINT), MIN(status) \
+         FROM campaign_abandon WHERE campaign = 'renewals'",
+    );
+    eprintln!(
+        "campaign_abandon {view:?}; queue_log entered {entered:?}, late or abandoned {last:?}"
+    );
+    assert!(entered[0][0].as_i64().unwrap() > 0, "{entered:?}");
+    assert_eq!(
+        view[0][0], entered[0][0],
+        "live answers = the queue_log's entries"
+    );
+    assert_eq!(
+        view[0][1], last[0][1],
+        "abandons = the queue_log's, by the 2-second rule"
     );
 
     assert!(server.terminate(), "serve exits 0 on SIGTERM");

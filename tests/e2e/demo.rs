@@ -146,6 +146,30 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
     let queues: Value = serde_json::from_str(&stream[2].1).unwrap();
     assert_eq!(queues["ami"]["state"], "live");
 
+    // Its dialer places calls only as pacing says: the campaign is paced
+    // from dials it placed, inside its limit. (The demo's clock runs 10×:
+    // a few wall seconds are a few PBX minutes.)
+    let started = Instant::now();
+    let pacing = loop {
+        let (status, body) = get("/api/v1/pacing/renewals");
+        assert_eq!(status, 200, "{body}");
+        let p: Value = serde_json::from_str(&body).unwrap();
+        if p["inputs"]["dials"].as_f64().unwrap_or(0.0) > 40.0 {
+            break p;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the demo's dialer placed no calls pacing could learn from: {p}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let window = &pacing["window"];
+    assert!(
+        window["abandon_rate"].as_f64().unwrap() <= window["target"].as_f64().unwrap(),
+        "the demo's campaign is over its limit: {pacing}"
+    );
+    eprintln!("demo pacing after {:?}: {pacing}", started.elapsed());
+
     // Ctrl-C: everything stops, exit 0.
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -15,6 +15,7 @@ mod forecast;
 mod hostile;
 mod kpi;
 mod operations;
+mod pacing_loop;
 mod planning;
 mod postgres;
 mod reports;

@@ -540,6 +540,17 @@ pub fn emulated_pbx(
     seed: u64,
     history_days: u32,
 ) -> queuelake_ingest::emulator::Emulator {
+    emulated_pbx_with(rt, dir, seed, history_days, |_| {})
+}
+
+/// [`emulated_pbx`] with `tune` applied to its configuration first.
+pub fn emulated_pbx_with(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    seed: u64,
+    history_days: u32,
+    tune: impl FnOnce(&mut queuelake_ingest::emulator::EmulatorConfig),
+) -> queuelake_ingest::emulator::Emulator {
     use queuelake_ingest::emulator::{AmiCredentials, Emulator, EmulatorConfig};
     rt.block_on(async {
         let mut config = EmulatorConfig::new(
@@ -556,6 +567,7 @@ pub fn emulated_pbx(
                 secret: "pw".into(),
             },
         ));
+        tune(&mut config);
         Emulator::start(config).await.unwrap()
     })
 }

@@ -23,16 +23,20 @@ use queuelake_engine::kpi::KpiSettings;
 use queuelake_engine::lake::Lake;
 use queuelake_engine::rollup::CallsRollup;
 use queuelake_ingest::ami::client::AmiClientConfig;
+use queuelake_ingest::emulator::dialer::{self, DialerConfig, SharedStats};
 use queuelake_ingest::emulator::{AmiCredentials, Emulator, EmulatorConfig};
 use queuelake_ingest::queue_log::backfill::{self, BackfillOptions, Progress};
 use queuelake_ingest::queue_log::deadletter::DeadLetters;
 use queuelake_ingest::queue_log::tail::TailOptions;
 use queuelake_scheduler::sim::{Millis, demo_config};
 
+use crate::auth::token;
+use crate::auth::{Role, TokenEntry};
 use crate::cli::DemoArgs;
 use crate::commands::queue_log_writer;
 use crate::commands::serve::{QueueLogInput, Service, ServiceConfig, shutdown_signal};
 use crate::config::{ConfigFile, PostgresWireSection, ServerSection};
+use crate::pacing::settings::{CampaignPacing, PacingSection};
 use crate::planning::settings::PlanSettings;
 
 /// Marks a folder as the demo's own (so a rerun may clear it).
@@ -50,7 +54,33 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let now = wall_clock_ms();
     let live_from = open_hours_instant(now);
     let secret = random_secret()?;
-    let mut config = EmulatorConfig::new(demo_config(args.seed), pbx.join("queue_log"));
+    let sim = demo_config(args.seed);
+    // What its queues.conf would say, as an operator puts it in [ami].
+    let queue_wrapup = sim
+        .queues
+        .iter()
+        .map(|q| (q.name.clone(), f64::from(q.wrapup_s)))
+        .collect();
+    let campaigns: Vec<String> = sim.campaigns.iter().map(|c| c.name.clone()).collect();
+    // Its campaigns, as an operator would list them: each with its queue
+    // and that queue's wrap-up.
+    let paced: Vec<CampaignPacing> = sim
+        .campaigns
+        .iter()
+        .map(|c| CampaignPacing {
+            name: c.name.clone(),
+            queue: Some(c.queue.clone()),
+            wrap_s: sim
+                .queues
+                .iter()
+                .find(|q| q.name == c.queue)
+                .map_or(15.0, |q| f64::from(q.wrapup_s)),
+            ..CampaignPacing::default()
+        })
+        .collect();
+    let mut config = EmulatorConfig::new(sim, pbx.join("queue_log"));
+    // Live, the campaign dials only as queuelake's pacing says (below).
+    config.external_dialing = true;
     config.speed = args.speed;
     config.history_days = args.history_weeks * 7;
     config.live_from = Some(live_from);
@@ -81,15 +111,34 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let mut kpi = args.kpi.kpi(&KpiSettings::default());
     kpi.time_zone = "UTC".into(); // the demo contact center's clock is UTC
+    kpi.campaigns = paced.iter().map(CampaignPacing::rule).collect();
     // QUEUELAKE_<SECTION>__<KEY> variables apply to the demo too.
     let defaults = ConfigFile::resolve(None)?;
     let plan = PlanSettings::from_sections(&defaults.forecast, &defaults.staffing, &kpi)?;
     let reports =
         queuelake_reports::definition::definitions(&[], &kpi.time_zone, std::path::Path::new("."))?;
+    // Two tokens made for this run: the admin's (printed) and the
+    // emulated dialer's (a dialer may only read pacing).
+    let admin_token = token::generate()?;
+    let dialer_token = token::generate()?;
+    let entry = |name: &str, role: Role, token: &str| TokenEntry {
+        name: name.into(),
+        role,
+        sha256: token::digest_hex(token),
+        queues: None,
+        campaigns: None,
+        requests_per_second: None,
+        burst: None,
+    };
+    let tokens = vec![
+        entry("admin", Role::Admin, &admin_token),
+        entry("demo-dialer", Role::Dialer, &dialer_token),
+    ];
     let service = Service::start(ServiceConfig {
         data: lake_dir,
         queue_log: QueueLogInput::File(emulator.queue_log().clone()),
         ami: Some(AmiClientConfig::new(&ami.to_string(), "queuelake", &secret)),
+        queue_wrapup,
         server: ServerSection {
             listen: args.listen,
             ..defaults.server
@@ -108,13 +157,38 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         kpi,
         plan,
         scheduling: defaults.scheduling.clone(),
-        pacing: defaults.pacing.clone(),
+        pacing: PacingSection {
+            campaigns: paced,
+            ..defaults.pacing.clone()
+        },
         reports,
         jobs: defaults.jobs.clone(),
         mail: defaults.mail.clone(),
-        tokens: Vec::new(),
+        tokens,
     })
     .await?;
+    // The emulated dialer: one Originate per call pacing tells it to place.
+    let (stop_dialers, dialers_stop) = tokio::sync::watch::channel(false);
+    for campaign in campaigns {
+        let config = DialerConfig {
+            api: service.address(),
+            token: dialer_token.clone(),
+            campaign,
+            ami,
+            credentials: AmiCredentials {
+                username: "queuelake".into(),
+                secret: secret.clone(),
+            },
+            poll: Duration::from_secs_f64((1.0 / args.speed).max(0.05)),
+            max_per_poll: 50,
+        };
+        let stop = dialers_stop.clone();
+        tokio::spawn(async move {
+            if let Err(e) = dialer::run(config, SharedStats::default(), stop).await {
+                tracing::error!(error = %e, "the demo's dialer stopped");
+            }
+        });
+    }
     // A forecast and its staffing on the simulated history, before the
     // floor opens (the schedule then repeats it every [forecast] every_hours).
     let planned = service.plan_now().await;
@@ -123,7 +197,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     {
         let address = service.address();
-        let token = service.generated_admin_token().unwrap_or_default();
+        let token = admin_token;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
@@ -173,6 +247,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
     }
     service.run_until(shutdown_signal()).await?;
+    let _ = stop_dialers.send(true);
     drop(emulator);
     Ok(ExitCode::SUCCESS)
 }

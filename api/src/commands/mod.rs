@@ -71,6 +71,7 @@ impl KpiArgs {
             sl_threshold_s: self.sl_threshold_s.unwrap_or(file.sl_threshold_s),
             short_abandon_s: self.short_abandon_s.unwrap_or(file.short_abandon_s),
             acw_s: self.acw_s.unwrap_or(file.acw_s),
+            campaigns: file.campaigns.clone(),
         }
     }
 

@@ -88,6 +88,9 @@ pub struct ServiceConfig {
     pub queue_log: QueueLogInput,
     /// The AMI client, if any.
     pub ami: Option<AmiClientConfig>,
+    /// Wrap-up seconds per queue (`[ami] wrapup_seconds`; a campaign's
+    /// `wrap_s` for its queue where that names none).
+    pub queue_wrapup: std::collections::BTreeMap<String, f64>,
     /// HTTP address and request limits.
     pub server: ServerSection,
     /// The PostgreSQL-wire listener, if enabled.
@@ -153,6 +156,14 @@ impl ServiceConfig {
             ),
         };
         let from_file = file.ami.take();
+        let mut queue_wrapup: std::collections::BTreeMap<String, f64> = file
+            .pacing
+            .queue_wrapups()
+            .map(|(q, s)| (q.to_owned(), s))
+            .collect();
+        if let Some(ami) = &from_file {
+            queue_wrapup.extend(ami.wrapup_seconds.clone());
+        }
         let ami_args = args.ami;
         let address = ami_args
             .address
@@ -206,6 +217,7 @@ impl ServiceConfig {
             data: args.data,
             queue_log,
             ami,
+            queue_wrapup,
             server,
             postgres_wire,
             query: args.kpi.query(&file.query),
@@ -388,6 +400,9 @@ impl Service {
         let feed = match &config.ami {
             Some(ami) => {
                 let feed = LiveFeed::default();
+                for (queue, seconds) in &config.queue_wrapup {
+                    feed.lock().state.set_queue_wrapup(queue, *seconds);
+                }
                 let journal_path = lake.root().join("journal").join("ami.jsonl");
                 let journal = Journal::open(&journal_path, &ami.address)?;
                 let tailer = Tailer::new(
@@ -401,7 +416,10 @@ impl Service {
                 .with_format(Journal::tail_format());
                 workers.push(spawn_tail("ami-journal-tail", tailer, &stop)?);
                 let mut sink = JournalingSink::new(journal, feed.clone());
-                let ami = ami.clone();
+                let mut ami = ami.clone();
+                // Heard from often enough that a quiet PBX never reads as
+                // a stale floor.
+                ami.session.ping_every = ami.session.ping_every.min(config.pacing.ping_every());
                 let rx = stop_rx.clone();
                 workers.push(Worker::Task(
                     "ami-client",
@@ -428,6 +446,11 @@ impl Service {
                 decision_writer,
                 tables.pacing_decisions.clone(),
             )),
+            config
+                .kpi
+                .time_zone
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
         ));
         let state = Arc::new(AppState {
             sessions,

@@ -54,11 +54,18 @@ pub struct InputsView {
     agents_wrapup: u32,
     /// Calls dialing or ringing.
     calls_in_flight: u32,
-    /// Share of dials a person answers (last hour, with a prior).
+    /// Calls answered and still in answering-machine detection.
+    calls_answering: u32,
+    /// Callers waiting in the campaign's queue (they take agents first).
+    calls_waiting: u32,
+    /// Share of resolved dials a person answers (recent dials weigh most;
+    /// with a prior).
     live_answer_rate: f64,
+    /// Resolved dials behind it, weighted by age (the prior's included).
+    dials: f64,
     /// Its standard error.
     live_answer_se: f64,
-    /// Share of answers that were machines (AMD), last hour.
+    /// Share of answers that were machines (AMD), recent ones weighing most.
     machine_rate: Option<f64>,
     /// Mean seconds from dial to answer.
     ring_s: f64,
@@ -82,8 +89,8 @@ pub struct PacingView {
     /// Calls to place now.
     calls: u32,
     /// Why `calls` is 0 whatever the estimates say, when it is:
-    /// `no_ami`, `link_down`, `resyncing` or `queue_unknown`; null when
-    /// the floor is live.
+    /// `no_ami`, `link_down`, `resyncing`, `stale`, `queue_unknown`,
+    /// `no_agents` or `over_budget`; null when it may dial.
     hold: Option<&'static str>,
     /// Calls in flight after these per agent expected free.
     dial_ratio: f64,
@@ -129,7 +136,10 @@ fn view(p: &Paced) -> PacingView {
             agents_on_call: p.floor.agents_on_call,
             agents_wrapup: p.floor.agents_wrapup,
             calls_in_flight: p.floor.calls_in_flight,
+            calls_answering: p.floor.calls_answering,
+            calls_waiting: p.floor.calls_waiting,
             live_answer_rate: e.rates.live_answer,
+            dials: e.dials,
             live_answer_se: e.rates.live_answer_se,
             machine_rate: e.machine_rate,
             ring_s: e.rates.ring_s,

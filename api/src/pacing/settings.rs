@@ -2,6 +2,7 @@
 //! but seen on the PBX (its channels carry `QL_CAMPAIGN`) is paced with
 //! the defaults.
 
+use queuelake_engine::kpi::CampaignRule;
 use queuelake_scheduler::pacing::{Caps, Mode};
 use serde::Deserialize;
 
@@ -13,6 +14,10 @@ pub struct PacingSection {
     pub refresh_seconds: u64,
     /// Seconds between commits of the decisions served.
     pub record_seconds: u64,
+    /// Seconds without a word from the PBX (no event, no reply to a ping)
+    /// after which the floor is stale and pacing holds. The AMI session
+    /// pings an idle link at a third of it.
+    pub stale_seconds: f64,
     /// Per campaign.
     pub campaigns: Vec<CampaignPacing>,
 }
@@ -22,6 +27,7 @@ impl Default for PacingSection {
         PacingSection {
             refresh_seconds: 15,
             record_seconds: 10,
+            stale_seconds: 6.0,
             campaigns: Vec::new(),
         }
     }
@@ -33,7 +39,8 @@ impl Default for PacingSection {
 pub struct CampaignPacing {
     /// The campaign (its `QL_CAMPAIGN` value).
     pub name: String,
-    /// The queue its answered calls enter (absent: as the PBX shows it).
+    /// The queue its answered calls enter (required in the file; a
+    /// campaign only seen on the PBX learns it from its first call).
     pub queue: Option<String>,
     /// `predictive`, `progressive`, `power` or `preview`.
     pub mode: String,
@@ -59,15 +66,16 @@ pub struct CampaignPacing {
 
 impl Default for CampaignPacing {
     fn default() -> Self {
+        let rule = CampaignRule::default();
         CampaignPacing {
             name: String::new(),
             queue: None,
             mode: "predictive".into(),
             power_ratio: 1.5,
-            target: 0.03,
-            window: "30d".into(),
+            target: rule.target,
+            window: format!("{}d", rule.window_days),
             abandon_rate: "live".into(),
-            margin: 0.1,
+            margin: rule.margin,
             max_lines: 100,
             max_ratio: 3.0,
             wrap_s: 15.0,
@@ -95,13 +103,31 @@ impl CampaignPacing {
         }
     }
 
-    /// The window's length in days (1 for `24h`).
-    pub fn window_days(&self) -> Result<u32, String> {
-        match self.window.as_str() {
-            "30d" => Ok(30),
-            "24h" => Ok(1),
-            other => Err(format!("window {other:?}: 30d or 24h")),
+    /// How `campaign_abandon` judges it: its target, margin, window and
+    /// queue.
+    pub fn rule(&self) -> CampaignRule {
+        CampaignRule {
+            name: self.name.clone(),
+            queue: self.queue.clone(),
+            target: self.target,
+            margin: self.margin,
+            window_days: self
+                .window_days()
+                .unwrap_or(CampaignRule::default().window_days),
         }
+    }
+
+    /// The window's length in local days, today included (`24h`: today).
+    /// `30d` or `24h`; any `<n>d` from 1 to 366.
+    pub fn window_days(&self) -> Result<u32, String> {
+        let days = match self.window.as_str() {
+            "24h" => Some(1),
+            other => other
+                .strip_suffix('d')
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|n| (1..=366).contains(n)),
+        };
+        days.ok_or_else(|| format!("window {:?}: 30d, <1 to 366>d or 24h", self.window))
     }
 
     /// Whether machine answers count in the rate's denominator.
@@ -126,6 +152,12 @@ impl CampaignPacing {
         let named = |e: String| format!("[[pacing.campaigns]] {:?}: {e}", self.name);
         if self.name.is_empty() {
             return Err("[[pacing.campaigns]]: name is required".into());
+        }
+        if self.queue.as_deref().is_none_or(str::is_empty) {
+            return Err(named(
+                "queue is required: the queue its answered calls enter (pacing counts that queue's agents)"
+                    .into(),
+            ));
         }
         self.mode().map_err(named)?;
         self.window_days().map_err(named)?;
@@ -152,7 +184,27 @@ impl PacingSection {
         if self.refresh_seconds == 0 || self.record_seconds == 0 {
             return Err("[pacing] refresh_seconds and record_seconds: at least 1".into());
         }
+        if !(self.stale_seconds >= 1.0 && self.stale_seconds.is_finite()) {
+            return Err(format!(
+                "[pacing] stale_seconds = {}: at least 1",
+                self.stale_seconds
+            ));
+        }
         self.campaigns.iter().try_for_each(CampaignPacing::check)
+    }
+
+    /// How often the AMI session should ping an idle link so that a live
+    /// floor is never taken for a stale one: a third of `stale_seconds`.
+    pub fn ping_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.stale_seconds / 3.0)
+    }
+
+    /// Each campaign's queue with the campaign's wrap-up: the queue's
+    /// wrap-up where nothing else says it.
+    pub fn queue_wrapups(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.campaigns
+            .iter()
+            .filter_map(|c| c.queue.as_deref().map(|q| (q, c.wrap_s)))
     }
 
     /// The settings of `campaign` (the defaults when not listed).
@@ -176,9 +228,19 @@ mod tests {
     fn campaigns_are_checked_by_name() {
         let ok = CampaignPacing {
             name: "renewals".into(),
+            queue: Some("outbound".into()),
             ..CampaignPacing::default()
         };
         assert!(ok.check().is_ok());
+        let no_queue = CampaignPacing {
+            queue: None,
+            ..ok.clone()
+        };
+        let e = no_queue.check().unwrap_err();
+        assert!(
+            e.contains("renewals") && e.contains("queue is required"),
+            "{e}"
+        );
         assert_eq!(ok.mode(), Ok(Mode::Predictive));
         let bad = CampaignPacing {
             mode: "turbo".into(),
@@ -186,10 +248,15 @@ mod tests {
         };
         assert!(bad.check().unwrap_err().contains("renewals"));
         let bad = CampaignPacing {
+            window: "400d".into(),
+            ..ok.clone()
+        };
+        assert!(bad.check().unwrap_err().contains("400d"));
+        let week = CampaignPacing {
             window: "7d".into(),
             ..ok.clone()
         };
-        assert!(bad.check().unwrap_err().contains("7d"));
+        assert_eq!((week.window_days(), week.rule().window_days), (Ok(7), 7));
         let bad = CampaignPacing {
             abandon_rate: "kind".into(),
             ..ok.clone()

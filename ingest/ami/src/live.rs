@@ -3,10 +3,23 @@
 //! ```text
 //!  events ─apply─▶ waiting callers per queue   (QueueCallerJoin / Leave / Abandon)
 //!                  members per queue            (QueueMember* blobs, Agent* events)
-//!                  campaign channels            (Newchannel with QL_CAMPAIGN, Newstate,
-//!                                                OriginateResponse, Hangup)
+//!                  campaign channels            (the first event that tags a channel
+//!                                                with QL_CAMPAIGN, then its state
+//!                                                changes, OriginateResponse, Hangup)
 //!  QueueStatus + CoreShowChannels ─resync─▶ all of it replaced by the PBX's own lists
 //! ```
+//!
+//! A real Asterisk publishes an originated channel's `Newchannel` before
+//! it applies Originate's `Variable:` list, so `Newchannel` carries no
+//! campaign: the tag is taken from whichever event first carries it — a
+//! `VarSet` of the variable, any channel snapshot's `ChanVariable`
+//! (`Newstate`, `Hangup`, queue events), `DialBegin`'s `Dest…` snapshot or
+//! a `CoreShowChannel` item. Untagged channels are remembered (state only)
+//! so a tag arriving later finds the state it was in.
+//!
+//! Wrap-up: a member's own `Wrapuptime` when the blob sets one, else the
+//! queue's (queues.conf `wrapuptime`, which no AMI event carries; given by
+//! [`LiveState::set_queue_wrapup`]).
 //!
 //! Only what the PBX shows now is kept here: nothing is counted up, so a
 //! reload or midnight leaves no artefact. The day's totals (offered,
@@ -39,6 +52,9 @@ mod device {
 struct Waiting {
     /// PBX time of joining, in seconds.
     joined: f64,
+    /// Whether `joined` was worked out from a resync's `Wait` and the
+    /// instant the resync was taken at (not the PBX's own `Timestamp`).
+    estimated: bool,
 }
 
 /// A member of a queue as the PBX last described it.
@@ -76,6 +92,8 @@ struct CampaignCall {
     campaign: String,
     /// Asterisk channel state: 3 dialing, 4/5 ringing, 6 up.
     state: u8,
+    /// Whether it has entered a queue (a person, past the AMD).
+    queued: bool,
 }
 
 /// Live view of one queue.
@@ -116,6 +134,9 @@ pub struct CampaignNow {
     pub ringing: u32,
     /// Calls answered and not hung up.
     pub connected: u32,
+    /// Of the answered, those not yet in a queue (in answering-machine
+    /// detection, or its greeting): most join within seconds.
+    pub answering: u32,
     /// Available members of its queue.
     pub agents_available: u32,
 }
@@ -129,6 +150,10 @@ pub struct LiveState {
     members: BTreeMap<String, BTreeMap<String, Member>>,
     /// uniqueid → campaign call.
     campaign_calls: BTreeMap<String, CampaignCall>,
+    /// uniqueid → state of channels not (yet) tagged with a campaign.
+    untagged: BTreeMap<String, u8>,
+    /// queue → wrap-up seconds when a member's blob sets none.
+    queue_wrapup: BTreeMap<String, f64>,
     /// campaign → its queue.
     campaign_queue: BTreeMap<String, String>,
     /// Campaigns seen (kept with zero calls).
@@ -142,6 +167,72 @@ impl LiveState {
         self.pbx_now
     }
 
+    /// The wrap-up of `queue`'s members whose blob sets none (queues.conf
+    /// `wrapuptime`, which AMI does not report).
+    pub fn set_queue_wrapup(&mut self, queue: &str, seconds: f64) {
+        self.queue_wrapup.insert(queue.to_owned(), seconds.max(0.0));
+    }
+
+    /// Most untagged channels remembered (the oldest are forgotten first:
+    /// a tag comes within milliseconds of `Newchannel` or not at all).
+    const UNTAGGED_MAX: usize = 4096;
+
+    /// Follows a channel's state and its campaign tag, from any event
+    /// with a channel snapshot (`prefix` "" or "Dest").
+    fn follow_channel(&mut self, event: &Message, prefix: &str, name: &str) {
+        let key = |k: &str| format!("{prefix}{k}");
+        let Some(uniqueid) = event.get(&key("Uniqueid")).filter(|u| !u.is_empty()) else {
+            return;
+        };
+        let state = event
+            .get(&key("ChannelState"))
+            .and_then(|v| v.trim().parse::<u8>().ok());
+        let ended = prefix.is_empty() && name == "hangup";
+        if ended {
+            self.campaign_calls.remove(uniqueid);
+            self.untagged.remove(uniqueid);
+            return;
+        }
+        let tag = campaign_of(event, prefix).or_else(|| {
+            (prefix.is_empty() && name == "varset")
+                .then(|| variable_set(event))
+                .flatten()
+        });
+        if let Some(call) = self.campaign_calls.get_mut(uniqueid) {
+            if let Some(state) = state {
+                call.state = state;
+            }
+            return;
+        }
+        match tag {
+            Some(campaign) => {
+                let before = self.untagged.remove(uniqueid);
+                self.campaigns.insert(campaign.clone(), ());
+                let state = state.or(before).unwrap_or(0);
+                self.campaign_calls.insert(
+                    uniqueid.to_owned(),
+                    CampaignCall {
+                        campaign,
+                        state,
+                        queued: false,
+                    },
+                );
+            }
+            None if name == "newchannel" || self.untagged.contains_key(uniqueid) => {
+                if let Some(state) = state {
+                    if self.untagged.len() >= Self::UNTAGGED_MAX
+                        && !self.untagged.contains_key(uniqueid)
+                        && let Some(oldest) = self.untagged.keys().next().cloned()
+                    {
+                        self.untagged.remove(&oldest);
+                    }
+                    self.untagged.insert(uniqueid.to_owned(), state);
+                }
+            }
+            None => {}
+        }
+    }
+
     /// Applies one event. Events it does not know are ignored.
     pub fn apply(&mut self, event: &Message) {
         let at = timestamp(event);
@@ -152,15 +243,25 @@ impl LiveState {
         let name = event.get("Event").unwrap_or_default();
         let queue = event.get("Queue");
         let uniqueid = event.get("Uniqueid").unwrap_or_default();
-        match name.to_ascii_lowercase().as_str() {
+        let lower = name.to_ascii_lowercase();
+        self.follow_channel(event, "", &lower);
+        if lower.starts_with("dial") || lower.starts_with("agent") {
+            self.follow_channel(event, "Dest", &lower);
+        }
+        match lower.as_str() {
             "queuecallerjoin" => {
                 if let Some(q) = queue {
-                    self.waiting
-                        .entry(q.to_owned())
-                        .or_default()
-                        .insert(uniqueid.to_owned(), Waiting { joined: now });
-                    if let Some(campaign) = campaign_of(event) {
-                        self.campaign_queue.insert(campaign, q.to_owned());
+                    self.waiting.entry(q.to_owned()).or_default().insert(
+                        uniqueid.to_owned(),
+                        Waiting {
+                            joined: now,
+                            estimated: false,
+                        },
+                    );
+                    if let Some(call) = self.campaign_calls.get_mut(uniqueid) {
+                        call.queued = true;
+                        self.campaign_queue
+                            .insert(call.campaign.clone(), q.to_owned());
                     }
                 }
             }
@@ -197,26 +298,14 @@ impl LiveState {
                     member.last_call = now;
                 }
             }
-            "newchannel" | "newstate" => {
-                let state = state_code(event, "ChannelState");
-                if let Some(campaign) = campaign_of(event) {
-                    self.campaigns.insert(campaign.clone(), ());
-                    self.campaign_calls
-                        .insert(uniqueid.to_owned(), CampaignCall { campaign, state });
-                } else if let Some(call) = self.campaign_calls.get_mut(uniqueid) {
-                    call.state = state;
-                }
-            }
             "originateresponse" => {
                 let failed = !event
                     .get("Response")
                     .is_some_and(|r| r.eq_ignore_ascii_case("Success"));
                 if failed {
                     self.campaign_calls.remove(uniqueid);
+                    self.untagged.remove(uniqueid);
                 }
-            }
-            "hangup" => {
-                self.campaign_calls.remove(uniqueid);
             }
             _ => {}
         }
@@ -226,9 +315,10 @@ impl LiveState {
     /// complete `QueueStatus` answer (`QueueParams`, `QueueMember`,
     /// `QueueEntry` items) and the campaign calls by a `CoreShowChannels`
     /// answer (`CoreShowChannel` items), as the session's resync returns
-    /// them together. `now` is the PBX time of the answer.
+    /// them together. `now` is the PBX time of the answer, as best known
+    /// (the list items carry no `Timestamp`; see
+    /// [`LiveState::rebase_estimates`]).
     pub fn resync(&mut self, items: &[Message], now: f64) {
-        self.pbx_now = Some(self.pbx_now.map_or(now, |t| t.max(now)));
         let mut waiting: BTreeMap<String, BTreeMap<String, Waiting>> = BTreeMap::new();
         let mut members: BTreeMap<String, BTreeMap<String, Member>> = BTreeMap::new();
         for item in items {
@@ -253,15 +343,19 @@ impl LiveState {
             } else if event.eq_ignore_ascii_case("QueueEntry") {
                 let uniqueid = item.get("Uniqueid").unwrap_or_default();
                 // Keep the precise join time of a caller we saw join.
-                let joined = self
+                let seen = self
                     .waiting
                     .get(queue)
                     .and_then(|w| w.get(uniqueid))
-                    .map_or(now - number(item, "Wait") as f64, |w| w.joined);
+                    .cloned();
+                let caller = seen.unwrap_or(Waiting {
+                    joined: now - number(item, "Wait") as f64,
+                    estimated: true,
+                });
                 waiting
                     .entry(queue.to_owned())
                     .or_default()
-                    .insert(uniqueid.to_owned(), Waiting { joined });
+                    .insert(uniqueid.to_owned(), caller);
             }
         }
         self.waiting = waiting;
@@ -269,34 +363,75 @@ impl LiveState {
         self.resync_channels(items);
     }
 
+    /// Moves the join times a resync worked out by `delta` seconds: the
+    /// resync was taken before the PBX's clock was known (its list items
+    /// carry no `Timestamp`), and the first stamped event shows the PBX's
+    /// clock is `delta` ahead of the one the resync was timed with.
+    pub fn rebase_estimates(&mut self, delta: f64) {
+        for caller in self.waiting.values_mut().flat_map(|w| w.values_mut()) {
+            if caller.estimated {
+                caller.joined += delta;
+            }
+        }
+    }
+
     /// Replaces the campaign calls by the `CoreShowChannel` items: calls
     /// that ended while the link was down disappear, calls placed
     /// meanwhile appear.
     fn resync_channels(&mut self, items: &[Message]) {
         let mut calls = BTreeMap::new();
+        let in_queue: std::collections::BTreeSet<&str> = items
+            .iter()
+            .filter(|i| {
+                i.get("Event")
+                    .is_some_and(|e| e.eq_ignore_ascii_case("QueueEntry"))
+            })
+            .filter_map(|i| i.get("Uniqueid"))
+            .collect();
         for item in items {
             let event = item.get("Event").unwrap_or_default();
             if !event.eq_ignore_ascii_case("CoreShowChannel") {
                 continue;
             }
-            if let Some(campaign) = campaign_of(item) {
+            let uniqueid = item.get("Uniqueid").unwrap_or_default().to_owned();
+            // Tagged in the list, or tagged before by a VarSet.
+            let campaign = campaign_of(item, "").or_else(|| {
+                self.campaign_calls
+                    .get(&uniqueid)
+                    .map(|c| c.campaign.clone())
+            });
+            if let Some(campaign) = campaign {
                 self.campaigns.insert(campaign.clone(), ());
                 let state = state_code(item, "ChannelState");
-                let uniqueid = item.get("Uniqueid").unwrap_or_default().to_owned();
-                calls.insert(uniqueid, CampaignCall { campaign, state });
+                // In a queue now, or bridged to an agent (Application Queue).
+                let queued = in_queue.contains(uniqueid.as_str())
+                    || item
+                        .get("Application")
+                        .is_some_and(|a| a.eq_ignore_ascii_case("Queue"))
+                    || self.campaign_calls.get(&uniqueid).is_some_and(|c| c.queued);
+                calls.insert(
+                    uniqueid,
+                    CampaignCall {
+                        campaign,
+                        state,
+                        queued,
+                    },
+                );
             }
         }
         self.campaign_calls = calls;
+        self.untagged.clear();
     }
 
     /// What each member of `queue` is doing at PBX time `now`, by interface.
     pub fn member_activities(&self, queue: &str, now: f64) -> BTreeMap<String, MemberActivity> {
+        let wrapup = self.queue_wrapup.get(queue).copied().unwrap_or(0.0);
         self.members
             .get(queue)
             .map(|members| {
                 members
                     .iter()
-                    .map(|(interface, m)| (interface.clone(), activity(m, now)))
+                    .map(|(interface, m)| (interface.clone(), activity(m, wrapup, now)))
                     .collect()
             })
             .unwrap_or_default()
@@ -359,7 +494,10 @@ impl LiveState {
                 };
                 for call in self.campaign_calls.values().filter(|c| &c.campaign == name) {
                     match call.state {
-                        6 => out.connected += 1,
+                        6 => {
+                            out.connected += 1;
+                            out.answering += u32::from(!call.queued);
+                        }
                         4 | 5 => out.ringing += 1,
                         _ => out.dialing += 1,
                     }
@@ -370,8 +508,15 @@ impl LiveState {
     }
 }
 
-fn activity(m: &Member, now: f64) -> MemberActivity {
+/// What a member is doing; `queue_wrapup` applies when its blob sets no
+/// wrap-up of its own.
+fn activity(m: &Member, queue_wrapup: f64, now: f64) -> MemberActivity {
     use device::*;
+    let wrapup = if m.wrapup_s > 0.0 {
+        m.wrapup_s
+    } else {
+        queue_wrapup
+    };
     if m.in_call || matches!(m.status, INUSE | BUSY | RINGINUSE | ONHOLD) {
         MemberActivity::OnCall
     } else if m.status == RINGING {
@@ -380,7 +525,7 @@ fn activity(m: &Member, now: f64) -> MemberActivity {
         MemberActivity::Paused
     } else if m.status == UNAVAILABLE {
         MemberActivity::Unavailable
-    } else if m.last_call > 0.0 && now < m.last_call + m.wrapup_s {
+    } else if m.last_call > 0.0 && now < m.last_call + wrapup {
         MemberActivity::Wrapup
     } else {
         MemberActivity::Available
@@ -432,12 +577,21 @@ pub fn timestamp(event: &Message) -> Option<f64> {
         .filter(|t| (0.0..7_258_118_400.0).contains(t))
 }
 
-/// The campaign named by the channel's `QL_CAMPAIGN` variable, if any.
-fn campaign_of(event: &Message) -> Option<String> {
-    event.get_all("ChanVariable").find_map(|v| {
+/// The campaign named by the `QL_CAMPAIGN` variable of the snapshot
+/// whose keys start with `prefix`, if any.
+fn campaign_of(event: &Message, prefix: &str) -> Option<String> {
+    let key = format!("{prefix}ChanVariable");
+    event.get_all(&key).find_map(|v| {
         let (name, value) = v.split_once('=')?;
         (name.trim() == CAMPAIGN_VARIABLE && !value.is_empty()).then(|| value.to_owned())
     })
+}
+
+/// The campaign a `VarSet` of `QL_CAMPAIGN` sets, if it is one.
+fn variable_set(event: &Message) -> Option<String> {
+    let variable = event.get("Variable")?;
+    let value = event.get("Value")?;
+    (variable.trim() == CAMPAIGN_VARIABLE && !value.is_empty()).then(|| value.to_owned())
 }
 
 #[cfg(test)]
@@ -567,6 +721,22 @@ mod tests {
         assert_eq!((q.agents_logged_in, q.agents_paused), (1, 1));
         let names: Vec<_> = live.queues(200.0).into_iter().map(|q| q.queue).collect();
         assert_eq!(names, ["sales", "support"]);
+        // The resync was timed by a clock 1000 s behind the PBX's: only
+        // the estimated join (1.3) moves; 1.1's came from its own event.
+        assert_eq!(
+            live.pbx_now(),
+            Some(101.0),
+            "a resync does not move the PBX clock"
+        );
+        live.rebase_estimates(1000.0);
+        assert_eq!(live.queue("support", 1200.0).longest_wait_s, 1099.75);
+        let mut only_estimated = live.clone();
+        only_estimated
+            .waiting
+            .get_mut("support")
+            .unwrap()
+            .remove("1.1");
+        assert_eq!(only_estimated.queue("support", 1200.0).longest_wait_s, 7.0);
     }
 
     fn channel(event: &str, uid: &str, state: &str, campaign: Option<&str>) -> Message {
@@ -608,6 +778,75 @@ mod tests {
         live.resync(&[listed], 10.0);
         let c = &live.campaigns(10.0)[0];
         assert_eq!((c.ringing, c.connected), (0, 1), "replaced by the list");
+    }
+
+    #[test]
+    fn a_tag_set_after_newchannel_as_asterisk_does_finds_the_call_and_its_state() {
+        let mut live = LiveState::default();
+        // Originate: the channel exists before its variables are applied.
+        live.apply(&channel("Newchannel", "9.1", "0", None));
+        live.apply(&channel("Newchannel", "9.2", "0", None));
+        live.apply(&channel("Newstate", "9.1", "5", None));
+        let mut varset = channel("VarSet", "9.1", "5", None);
+        varset.headers.extend([
+            ("Variable".into(), CAMPAIGN_VARIABLE.into()),
+            ("Value".into(), "renewals".into()),
+        ]);
+        live.apply(&varset);
+        let c = &live.campaigns(0.0)[0];
+        assert_eq!(
+            (c.campaign.as_str(), c.dialing, c.ringing),
+            ("renewals", 0, 1)
+        );
+        // 9.2's tag first shows in a later snapshot (channelvars).
+        live.apply(&channel("Newstate", "9.2", "6", Some("renewals")));
+        let c = &live.campaigns(0.0)[0];
+        assert_eq!((c.connected, c.answering), (1, 1), "answered, in AMD");
+        // A person: the call enters the queue (its snapshot untagged here,
+        // as without channelvars) and the campaign learns its queue.
+        let mut join = channel("QueueCallerJoin", "9.2", "6", None);
+        join.headers.push(("Queue".into(), "outbound".into()));
+        live.apply(&join);
+        let c = &live.campaigns(0.0)[0];
+        assert_eq!((c.answering, c.queue.as_deref()), (0, Some("outbound")));
+        // DialBegin's Dest snapshot tags a channel the dialer's own dial
+        // created.
+        let mut dial = ev(&[
+            ("Event", "DialBegin"),
+            ("DestUniqueid", "9.3"),
+            ("DestChannelState", "4"),
+        ]);
+        dial.headers.push((
+            "DestChanVariable".into(),
+            format!("{CAMPAIGN_VARIABLE}=renewals"),
+        ));
+        live.apply(&dial);
+        assert_eq!(live.campaigns(0.0)[0].ringing, 2);
+        // Inbound channels never tagged are forgotten at their hang-up.
+        live.apply(&channel("Hangup", "9.1", "5", None));
+        assert_eq!(live.campaigns(0.0)[0].ringing, 1);
+        assert!(live.untagged.is_empty(), "{:?}", live.untagged);
+    }
+
+    #[test]
+    fn the_queue_wrapup_applies_when_the_member_sets_none() {
+        let mut live = LiveState::default();
+        let mut blob = member("QueueMemberStatus", "100.0", "1", "0", "100");
+        blob.headers.retain(|(k, _)| k != "Wrapuptime");
+        blob.headers.push(("Wrapuptime".into(), "0".into()));
+        live.apply(&blob);
+        assert_eq!(
+            live.queue("support", 105.0).agents_available,
+            1,
+            "no wrap-up known"
+        );
+        live.set_queue_wrapup("support", 15.0);
+        let q = live.queue("support", 105.0);
+        assert_eq!((q.agents_wrapup, q.agents_available), (1, 0));
+        assert_eq!(live.queue("support", 115.5).agents_available, 1);
+        // A member's own setting wins.
+        live.apply(&member("QueueMemberStatus", "200.0", "1", "0", "200"));
+        assert_eq!(live.queue("support", 211.0).agents_available, 1);
     }
 
     mod properties {

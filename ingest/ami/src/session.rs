@@ -131,6 +131,10 @@ pub enum Output {
     State(State),
     /// The reply to an action the driver sent with [`Session::action`].
     Reply(Message),
+    /// The PBX's clock (Unix seconds) as a `Ping` reply's `Timestamp`
+    /// gives it: a resync's list items carry no `Timestamp`, so the
+    /// session pings just before each resync to time it by the PBX.
+    Clock(f64),
     /// Close the connection (the session calls `disconnected` itself).
     Close(Disconnect),
 }
@@ -376,6 +380,9 @@ impl Session {
                 if success {
                     self.failures = 0;
                     self.set(State::Resyncing, out);
+                    // Answered before the lists: the PBX's clock for them.
+                    let ping = Message::new([("Action", "Ping")]);
+                    self.send(ping, Pending::Ping, now, out);
                     let status = Message::new([("Action", "QueueStatus")]);
                     self.send(status, Pending::QueueStatus(Vec::new()), now, out);
                 } else {
@@ -412,7 +419,11 @@ impl Session {
                         .insert(id, (Pending::Channels(items), sent.max(now)));
                 }
             }
-            Pending::Ping => {}
+            Pending::Ping => {
+                if let Some(at) = crate::live::timestamp(&message) {
+                    out.push(Output::Clock(at));
+                }
+            }
             Pending::User => out.push(Output::Reply(message)),
         }
     }
@@ -499,6 +510,23 @@ mod tests {
         for auth in [AuthKind::Plain, AuthKind::Md5] {
             let (mut s, now) = logged_in(auth);
             assert_eq!(s.state(), &State::Resyncing);
+            // The ping sent before the lists times them by the PBX's clock.
+            let ping_id = s
+                .pending
+                .iter()
+                .find(|(_, (k, _))| matches!(k, Pending::Ping))
+                .map(|(id, _)| id.clone())
+                .expect("a ping before the resync");
+            let out = s.frame(
+                msg(&[
+                    ("Response", "Success"),
+                    ("ActionID", &ping_id),
+                    ("Ping", "Pong"),
+                    ("Timestamp", "1709719200.250000"),
+                ]),
+                now,
+            );
+            assert_eq!(out, [Output::Clock(1_709_719_200.25)]);
             let status_id = s
                 .pending
                 .iter()
@@ -587,9 +615,10 @@ mod tests {
     fn an_unanswered_ping_ends_the_link() {
         let (mut s, now) = logged_in(AuthKind::Plain);
         let later = now + Duration::from_secs(11);
-        // Resync outstanding longer than the timeout also counts; answer it.
+        // Resync outstanding longer than the timeout also counts; answer it
+        // (and the ping sent before it).
         s.pending
-            .retain(|_, (k, _)| !matches!(k, Pending::QueueStatus(_)));
+            .retain(|_, (k, _)| !matches!(k, Pending::QueueStatus(_) | Pending::Ping));
         let out = s.tick(later);
         assert_eq!(sent(&out)[0].get("Action"), Some("Ping"));
         assert!(s.tick(later + Duration::from_secs(3)).is_empty());

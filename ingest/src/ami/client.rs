@@ -34,6 +34,11 @@ pub trait AmiSink: Send {
     fn state(&mut self, state: &State, at: SystemTime);
     /// Everything one read brought was delivered (a good time to flush).
     fn delivered(&mut self) -> Result<()>;
+    /// The PBX was heard from (any frame: an event, a reply to a `Ping`):
+    /// how fresh what it said is.
+    fn heard(&mut self, _at: SystemTime) {}
+    /// The PBX's clock read `pbx_s` (Unix seconds) when `received`.
+    fn clock(&mut self, _pbx_s: f64, _received: SystemTime) {}
 }
 
 /// How to reach the PBX.
@@ -154,11 +159,18 @@ async fn connection(
                     decoder.push(&buf[..n]);
                     let now = Instant::now();
                     let mut outputs = Vec::new();
+                    let mut heard = false;
                     while let Some(frame) = decoder.next_frame() {
                         match frame {
-                            Ok(frame) => outputs.extend(session.frame(frame, now)),
+                            Ok(frame) => {
+                                heard = true;
+                                outputs.extend(session.frame(frame, now));
+                            }
                             Err(error) => tracing::warn!(server = %config.address, %error, "AMI message skipped"),
                         }
+                    }
+                    if heard {
+                        sink.heard(SystemTime::now());
                     }
                     outputs
                 }
@@ -207,6 +219,7 @@ async fn carry_out(
             Output::Resync(items) => sink.resync(&items, received)?,
             Output::State(state) => sink.state(&state, received),
             Output::Reply(_) => {}
+            Output::Clock(at) => sink.clock(at, received),
             Output::Close(why) => close = close.or(Some(why)),
         }
     }

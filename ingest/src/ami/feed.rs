@@ -29,6 +29,10 @@ pub struct ConnectionStatus {
     pub events: u64,
     /// Resyncs completed since start.
     pub resyncs: u64,
+    /// When the PBX was last heard from: an event or a reply (Unix µs, 0 =
+    /// never). The session pings an idle link, so on a live link this is
+    /// never older than the ping interval and its timeout.
+    pub heard_us: i64,
 }
 
 /// Live state plus connection status.
@@ -44,6 +48,16 @@ pub struct Live {
 }
 
 impl Live {
+    /// The PBX's clock read `pbx_s` at `received`. The first reading
+    /// moves the join times a resync timed by our own clock.
+    fn set_pbx_clock(&mut self, pbx_s: f64, received: SystemTime) {
+        let offset = pbx_s - epoch_us(received) as f64 / 1e6;
+        if self.pbx_offset_s.is_none() {
+            self.state.rebase_estimates(offset);
+        }
+        self.pbx_offset_s = Some(offset);
+    }
+
     /// The PBX's clock at wall-clock `now`, in Unix seconds.
     pub fn pbx_time(&self, now: SystemTime) -> f64 {
         epoch_us(now) as f64 / 1e6 + self.pbx_offset_s.unwrap_or(0.0)
@@ -118,7 +132,7 @@ impl AmiSink for JournalingSink {
         self.journal.event(event, received)?;
         let mut live = self.feed.lock();
         if let Some(at) = timestamp(event) {
-            live.pbx_offset_s = Some(at - epoch_us(received) as f64 / 1e6);
+            live.set_pbx_clock(at, received);
         }
         live.state.apply(event);
         live.connection.events += 1;
@@ -155,6 +169,14 @@ impl AmiSink for JournalingSink {
             live.connection.reason = Some(reason.clone());
         }
         self.dirty = true;
+    }
+
+    fn clock(&mut self, pbx_s: f64, received: SystemTime) {
+        self.feed.lock().set_pbx_clock(pbx_s, received);
+    }
+
+    fn heard(&mut self, at: SystemTime) {
+        self.feed.lock().connection.heard_us = epoch_us(at);
     }
 
     fn delivered(&mut self) -> Result<()> {

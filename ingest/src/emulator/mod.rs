@@ -18,8 +18,11 @@
 //! - [`queue_log_file`]: the append-only file and its rename rotation.
 //! - [`ami_server`]: the AMI listener, sessions and actions, and the faults
 //!   tests can inject.
+//! - [`dialer`]: a dialer that places calls only as queuelake's pacing
+//!   says (over the HTTP API and AMI `Originate`).
 
 pub mod ami_server;
+pub mod dialer;
 pub mod queue_log_file;
 pub mod render;
 
@@ -54,6 +57,13 @@ pub struct EmulatorConfig {
     pub ami: Option<(SocketAddr, AmiCredentials)>,
     /// How often the simulation is advanced, wall-clock.
     pub step: Duration,
+    /// Where its AMI follows one real set-up or another (stock Asterisk
+    /// by default).
+    pub shape: render::PbxShape,
+    /// Whether, once live, campaigns dial only when told (AMI `Originate`
+    /// from a dialer such as [`dialer`]) instead of at their configured
+    /// ratio (which the history keeps).
+    pub external_dialing: bool,
 }
 
 impl EmulatorConfig {
@@ -67,6 +77,8 @@ impl EmulatorConfig {
             live_from: None,
             ami: None,
             step: Duration::from_millis(20),
+            shape: render::PbxShape::default(),
+            external_dialing: false,
         }
     }
 }
@@ -169,6 +181,8 @@ impl Emulator {
             frozen: false,
             rotated: Vec::new(),
         };
+        core.renderer.set_shape(config.shape);
+        let external_dialing = config.external_dialing;
         let history = tokio::task::spawn_blocking(move || -> Result<Core> {
             core.renderer.set_ami(false);
             // A day at a time keeps memory flat over weeks of history.
@@ -179,6 +193,9 @@ impl Emulator {
                 core.write(&events)?;
             }
             core.renderer.set_ami(true);
+            if external_dialing {
+                core.sim.dial_externally();
+            }
             Ok(core)
         });
         let mut core = history.await.map_err(|e| {

@@ -49,6 +49,21 @@ struct MemberMirror {
     in_call: bool,
 }
 
+/// How the emulated PBX shapes what it reports where real Asterisk set-ups
+/// differ; the defaults (all false) are a stock Asterisk 18/20's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PbxShape {
+    /// Whether an originated channel's `Newchannel` already carries the
+    /// campaign variable. Stock Asterisk (false): `Newchannel` is published
+    /// when the channel is allocated, before Originate's `Variable:` list
+    /// is applied; a `VarSet` follows, and later snapshots carry it.
+    pub campaign_on_newchannel: bool,
+    /// Whether the member blob's `Wrapuptime` carries the queue's wrap-up.
+    /// Stock (false): queues.conf's `wrapuptime` is the queue's; the blob
+    /// reports the member's own setting, 0 unless set per member.
+    pub wrapup_in_member_blob: bool,
+}
+
 /// What one simulation event becomes.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Rendered {
@@ -69,6 +84,7 @@ pub struct Renderer {
     mirror: Vec<MemberMirror>,
     started: bool,
     ami: bool,
+    shape: PbxShape,
 }
 
 fn seconds(at: Millis) -> i64 {
@@ -88,7 +104,13 @@ impl Renderer {
             mirror: vec![MemberMirror::default(); config.agents.len()],
             started: false,
             ami: true,
+            shape: PbxShape::default(),
         }
+    }
+
+    /// Reports in `shape` from now on.
+    pub fn set_shape(&mut self, shape: PbxShape) {
+        self.shape = shape;
     }
 
     /// Whether to build AMI events (off while generating history, which
@@ -469,12 +491,26 @@ impl Renderer {
             } => {
                 let mut ch = self.new_channel("PJSIP/trunk", number, None);
                 ch.state = 3;
-                ch.campaign = Some(self.config.campaigns[campaign.0].name.clone());
+                let name = self.config.campaigns[campaign.0].name.clone();
                 ch.action_id = tag.clone();
-                self.callers.insert(*call, ch.clone());
+                if self.shape.campaign_on_newchannel {
+                    ch.campaign = Some(name.clone());
+                }
                 if self.ami {
                     out.events.push(self.channel_event("Newchannel", &ch, &[]));
                 }
+                if !self.shape.campaign_on_newchannel {
+                    // Originate's variables, applied after the allocation.
+                    ch.campaign = Some(name.clone());
+                    if self.ami {
+                        out.events.push(self.channel_event(
+                            "VarSet",
+                            &ch,
+                            &[("Variable", CAMPAIGN_VARIABLE.to_owned()), ("Value", name)],
+                        ));
+                    }
+                }
+                self.callers.insert(*call, ch);
             }
             SimEvent::DialRinging { call, .. } => {
                 if let Some(ch) = self.callers.get_mut(call) {
@@ -647,9 +683,21 @@ impl Renderer {
         let mirror = &mut self.mirror[agent.0];
         mirror.status = status;
         mirror.in_call = in_call;
-        if self.ami {
-            out.events
-                .push(self.member_event("QueueMemberStatus", agent, queue));
+        if !self.ami {
+            return;
+        }
+        // A device state is the interface's: Asterisk reports it in every
+        // queue the member belongs to, the calling one first.
+        out.events
+            .push(self.member_event("QueueMemberStatus", agent, queue));
+        for other in &self.config.agents[agent.0].queues {
+            match self.config.queue_index(other) {
+                Some(q) if q != queue.0 => {
+                    out.events
+                        .push(self.member_event("QueueMemberStatus", agent, QueueId(q)))
+                }
+                _ => {}
+            }
         }
     }
 
@@ -657,7 +705,11 @@ impl Renderer {
     fn member_event(&self, name: &str, agent: AgentId, queue: QueueId) -> Message {
         let a = &self.config.agents[agent.0];
         let m = &self.mirror[agent.0];
-        let wrapup = self.config.queues[queue.0].wrapup_s;
+        let wrapup = if self.shape.wrapup_in_member_blob {
+            self.config.queues[queue.0].wrapup_s
+        } else {
+            0
+        };
         Message::new([
             ("Event", name.to_owned()),
             ("Privilege", "agent,all".to_owned()),
@@ -793,7 +845,15 @@ impl Renderer {
                     ("Status", status.to_string()),
                     ("Paused", u8::from(view.paused.is_some()).to_string()),
                     ("PausedReason", view.paused.clone().unwrap_or_default()),
-                    ("Wrapuptime", config.wrapup_s.to_string()),
+                    (
+                        "Wrapuptime",
+                        if self.shape.wrapup_in_member_blob {
+                            config.wrapup_s
+                        } else {
+                            0
+                        }
+                        .to_string(),
+                    ),
                     ("ActionID", action_id.to_owned()),
                 ]));
             }

@@ -178,7 +178,7 @@ pub fn evaluate(e: &EvaluationConfig, pacer: &mut dyn Pacer) -> EvaluationResult
                 SimEvent::DialAnswered { call, machine, .. } => {
                     let at = dialed_at.remove(&call.0).unwrap_or(timed.at);
                     if machine {
-                        pacer.observe(at_s, Outcome::NotLive);
+                        pacer.observe(at_s, Outcome::Machine);
                     } else {
                         per_day[day].0 += 1;
                         let ring_s = (timed.at - at) as f64 / 1000.0;

@@ -46,6 +46,12 @@ pub struct Floor {
     pub agents_wrapup: u32,
     /// Calls dialing or ringing, not answered yet.
     pub calls_in_flight: u32,
+    /// Calls answered, not yet in the queue (answering-machine detection):
+    /// each needs an agent in seconds if it proves a person.
+    pub calls_answering: u32,
+    /// Callers waiting in the queue now (any origin): they take the next
+    /// free agents first.
+    pub calls_waiting: u32,
 }
 
 /// The campaign's estimates (from the lake's history and live events).
@@ -61,6 +67,9 @@ pub struct Rates {
     pub talk_s: f64,
     /// Mean after-call work seconds.
     pub wrap_s: f64,
+    /// Share of answered calls that prove to be a person (1 − the AMD's
+    /// machine share).
+    pub human_share: f64,
 }
 
 /// The abandon budget of the rolling window.

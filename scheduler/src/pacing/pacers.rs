@@ -6,27 +6,9 @@
 
 use std::collections::VecDeque;
 
-use super::estimate::{RollingMean, RollingRate};
-use super::{Budget, Caps, Floor, Mode, Rates, decide};
-
-/// What a pacer learns from the floor.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Outcome {
-    /// A dial ended without a person (machine, busy, no answer).
-    NotLive,
-    /// A person answered after `ring_s`.
-    Live {
-        /// Seconds from dial to answer.
-        ring_s: f64,
-    },
-    /// A live answer reached no agent within the window.
-    Dropped,
-    /// A call ended after `talk_s` of talk.
-    Talked {
-        /// Seconds talked.
-        talk_s: f64,
-    },
-}
+use super::estimate::DialEstimator;
+pub use super::estimate::Outcome;
+use super::{Budget, Caps, Floor, Mode, decide};
 
 /// A pacer: calls to place each second, and what it hears back.
 pub trait Pacer {
@@ -92,9 +74,7 @@ impl DailyWindow {
 
 /// queuelake's predictive policy with its estimators and budget.
 pub struct QueuelakePacer {
-    live: RollingRate,
-    ring: RollingMean,
-    talk: RollingMean,
+    estimates: DialEstimator,
     wrap_s: f64,
     window: DailyWindow,
     target: f64,
@@ -105,9 +85,7 @@ impl QueuelakePacer {
     /// A pacer for `target` (0.03) with `wrap_s` of after-call work.
     pub fn new(target: f64, wrap_s: f64, caps: Caps) -> Self {
         QueuelakePacer {
-            live: RollingRate::new(900.0, 0.2, 30.0),
-            ring: RollingMean::new(900.0, 10.0, 10.0),
-            talk: RollingMean::new(1800.0, 180.0, 10.0),
+            estimates: DialEstimator::default(),
             wrap_s,
             window: DailyWindow::default(),
             target,
@@ -122,14 +100,7 @@ impl Pacer for QueuelakePacer {
     }
 
     fn calls(&mut self, now_s: f64, floor: &Floor) -> u32 {
-        let (p, se) = self.live.estimate(now_s);
-        let rates = Rates {
-            live_answer: p,
-            live_answer_se: se,
-            ring_s: self.ring.mean(),
-            talk_s: self.talk.mean(),
-            wrap_s: self.wrap_s,
-        };
+        let rates = self.estimates.rates(now_s, self.wrap_s);
         let (answered, dropped) = self.window.totals(now_s);
         let budget = Budget {
             target: self.target,
@@ -143,15 +114,11 @@ impl Pacer for QueuelakePacer {
     }
 
     fn observe(&mut self, now_s: f64, outcome: Outcome) {
+        self.estimates.observe(now_s, outcome);
         match outcome {
-            Outcome::NotLive => self.live.observe(now_s, false),
-            Outcome::Live { ring_s } => {
-                self.live.observe(now_s, true);
-                self.ring.observe(now_s, ring_s);
-                self.window.add(now_s, 1.0, 0.0);
-            }
+            Outcome::Live { .. } => self.window.add(now_s, 1.0, 0.0),
             Outcome::Dropped => self.window.add(now_s, 0.0, 1.0),
-            Outcome::Talked { talk_s } => self.talk.observe(now_s, talk_s),
+            _ => {}
         }
     }
 }

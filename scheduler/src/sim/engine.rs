@@ -460,6 +460,14 @@ impl Simulation {
         }
     }
 
+    /// From now on, every campaign places calls only through
+    /// [`Simulation::originate`] (a dialer outside the simulation decides).
+    pub fn dial_externally(&mut self) {
+        for campaign in &mut self.config.campaigns {
+            campaign.dialing = Dialing::External;
+        }
+    }
+
     /// Places an outbound call for the campaign now (AMI `Originate`);
     /// `tag` is echoed in the [`SimEvent::Dial`] event.
     pub fn originate(&mut self, campaign: CampaignId, number: &str, tag: Option<String>) -> CallId {

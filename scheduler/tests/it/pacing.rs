@@ -26,8 +26,8 @@ proptest! {
         answered in 0.0f64..100_000.0, drop_share in 0.0f64..0.06,
         max_lines in 0u32..100, max_ratio in 1.0f64..5.0,
     ) {
-        let floor = Floor { agents_free: free, agents_on_call: on_call, agents_wrapup: wrap, calls_in_flight: in_flight };
-        let rates = Rates { live_answer: p, live_answer_se: se, ring_s, talk_s, wrap_s: 15.0 };
+        let floor = Floor { agents_free: free, agents_on_call: on_call, agents_wrapup: wrap, calls_in_flight: in_flight, ..Floor::default() };
+        let rates = Rates { live_answer: p, live_answer_se: se, ring_s, talk_s, wrap_s: 15.0, human_share: 1.0 };
         let budget = Budget {
             target: 0.03, answered, dropped: answered * drop_share,
             expected_answers_ahead: 2_000.0, margin: 0.1, confidence_z: 1.645,
@@ -67,6 +67,7 @@ fn over_the_limit_the_predictive_policy_backs_off_and_ahead_of_it_dials_harder()
         agents_on_call: 10,
         agents_wrapup: 0,
         calls_in_flight: 0,
+        ..Floor::default()
     };
     let rates = Rates {
         live_answer: 0.3,
@@ -74,6 +75,7 @@ fn over_the_limit_the_predictive_policy_backs_off_and_ahead_of_it_dials_harder()
         ring_s: 10.0,
         talk_s: 180.0,
         wrap_s: 15.0,
+        human_share: 1.0,
     };
     let caps = Caps {
         max_lines: 500,
