@@ -111,16 +111,18 @@ fn differences(emulator: &Emulator, feed: &LiveFeed) -> Vec<String> {
         }
     }
     for (c, campaign) in config.campaigns.iter().enumerate() {
-        let truth = sim.dialing(CampaignId(c));
+        let truth = (sim.dialing(CampaignId(c)), sim.detecting(CampaignId(c)));
         let seen = live
             .state
             .campaigns(now)
             .into_iter()
             .find(|v| v.campaign == campaign.name)
-            .map_or(0, |v| (v.dialing + v.ringing) as usize);
+            .map_or((0, 0), |v| {
+                ((v.dialing + v.ringing) as usize, v.answering as usize)
+            });
         if seen != truth {
             out.push(format!(
-                "{}: {seen} dialing or ringing, truth {truth}",
+                "{}: (dialing or ringing, answered in AMD) {seen:?}, truth {truth:?}",
                 campaign.name
             ));
         }

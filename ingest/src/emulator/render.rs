@@ -35,6 +35,9 @@ struct Channel {
     state: u8,
     campaign: Option<String>,
     action_id: Option<String>,
+    /// The dialplan application it is in (`CoreShowChannel`'s
+    /// `Application`).
+    application: &'static str,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -142,6 +145,7 @@ impl Renderer {
             state: 6,
             campaign: None,
             action_id: None,
+            application: "",
         }
     }
 
@@ -176,6 +180,9 @@ impl Renderer {
                         ch
                     }
                 };
+                if let Some(ch) = self.callers.get_mut(call) {
+                    ch.application = "Queue";
+                }
                 let q = self.queue_name(*queue).to_owned();
                 out.lines.push(format!(
                     "{t}|{}|{q}|NONE|ENTERQUEUE||{caller}|{position}",
@@ -201,6 +208,7 @@ impl Renderer {
                 let mut member =
                     self.new_channel(&interface, &caller.caller, Some(&caller.linkedid));
                 member.state = 5;
+                member.application = "AppQueue";
                 if self.ami {
                     out.events.push(self.agent_event(
                         "AgentCalled",
@@ -491,6 +499,7 @@ impl Renderer {
             } => {
                 let mut ch = self.new_channel("PJSIP/trunk", number, None);
                 ch.state = 3;
+                ch.application = "AppDial2";
                 let name = self.config.campaigns[campaign.0].name.clone();
                 ch.action_id = tag.clone();
                 if self.shape.campaign_on_newchannel {
@@ -521,26 +530,31 @@ impl Renderer {
                     }
                 }
             }
-            SimEvent::DialAnswered { call, machine, .. } => {
+            SimEvent::DialAnswered { call, .. } => {
                 if let Some(ch) = self.callers.get_mut(call) {
                     ch.state = 6;
+                    ch.application = "AMD";
                     let ch = ch.clone();
                     if self.ami {
                         out.events.push(self.channel_event("Newstate", &ch, &[]));
-                        // The dialplan's AMD() sets AMDSTATUS on every answer.
-                        let status = if *machine { "MACHINE" } else { "HUMAN" };
-                        out.events.push(self.channel_event(
-                            "VarSet",
-                            &ch,
-                            &[
-                                ("Variable", "AMDSTATUS".to_owned()),
-                                ("Value", status.to_owned()),
-                            ],
-                        ));
-                    }
-                    if self.ami {
                         out.events.push(self.originate_response(&ch, "Success", 4));
                     }
+                }
+            }
+            SimEvent::AmdVerdict { call, machine, .. } => {
+                // The dialplan's AMD() sets AMDSTATUS when it has decided.
+                if let Some(ch) = self.callers.get(call)
+                    && self.ami
+                {
+                    let status = if *machine { "MACHINE" } else { "HUMAN" };
+                    out.events.push(self.channel_event(
+                        "VarSet",
+                        ch,
+                        &[
+                            ("Variable", "AMDSTATUS".to_owned()),
+                            ("Value", status.to_owned()),
+                        ],
+                    ));
                 }
             }
             SimEvent::DialFailed { call, reason, .. } => {
@@ -772,6 +786,7 @@ impl Renderer {
                 ("ActionID".to_owned(), action_id.to_owned()),
             ];
             self.snapshot("", ch, &mut headers);
+            headers.push(("Application".to_owned(), ch.application.to_owned()));
             out.push(Message { headers });
         }
         let items = out.len() - 1;

@@ -212,6 +212,10 @@ pub struct AnswerModel {
     pub busy: f64,
     /// Ring time before an answer, ms (uniform).
     pub ring_ms: (i64, i64),
+    /// Answering-machine detection after an answer, ms (uniform): the call
+    /// is up and in no queue meanwhile; then a person enters the queue and
+    /// a machine is hung up. (0, 0): decided at the answer.
+    pub amd_ms: (i64, i64),
 }
 
 /// How a campaign's calls are placed.
@@ -334,6 +338,8 @@ pub fn demo_config(seed: u64) -> SimConfig {
                 machine: 0.25,
                 busy: 0.3,
                 ring_ms: (4_000, 20_000),
+                // AMD() listens to the greeting for 1.5–3 s.
+                amd_ms: (1_500, 3_000),
             },
             drop_after_ms: 2_000,
             hours: (9, 17),

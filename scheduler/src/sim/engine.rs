@@ -194,6 +194,10 @@ enum Due {
         outcome: DialOutcome,
     },
     DialRinging(CallId),
+    AmdDone {
+        call: CallId,
+        machine: bool,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -205,6 +209,8 @@ enum DialOutcome {
 
 enum Phase {
     Dialing,
+    /// Answered, in answering-machine detection.
+    Detecting,
     Waiting,
     Ringing(Vec<(AgentId, Millis)>),
     Retry,
@@ -587,6 +593,7 @@ impl Simulation {
             }
             Due::DialerTick(campaign) => self.on_dialer_tick(campaign),
             Due::DialOutcome { call, outcome } => self.on_dial_outcome(call, outcome),
+            Due::AmdDone { call, machine } => self.on_amd_done(call, machine),
             Due::DialRinging(call) => {
                 if let Some(Call {
                     campaign: Some(campaign),
@@ -1083,7 +1090,8 @@ impl Simulation {
                     .filter(|a| self.available(**a, q))
                     .count()
             });
-            let in_flight = self.dialing(campaign);
+            // Calls still in detection will want an agent too.
+            let in_flight = self.dialing(campaign) + self.detecting(campaign);
             let target = (ratio * free as f64).ceil() as usize;
             for _ in in_flight..target {
                 let number = format!("{prefix}{:07}", self.rng.between(0, 9_999_999));
@@ -1097,7 +1105,7 @@ impl Simulation {
         let Some(c) = self.calls.get(&call) else {
             return;
         };
-        let (campaign, queue) = (c.campaign.unwrap_or(CampaignId(0)), c.queue);
+        let campaign = c.campaign.unwrap_or(CampaignId(0));
         match outcome {
             DialOutcome::Failed(reason) => {
                 self.calls.remove(&call);
@@ -1108,27 +1116,58 @@ impl Simulation {
                 });
                 self.emit(SimEvent::Hangup { call });
             }
-            DialOutcome::Machine => {
-                self.calls.remove(&call);
+            DialOutcome::Machine | DialOutcome::Person => {
+                let machine = matches!(outcome, DialOutcome::Machine);
                 self.emit(SimEvent::DialAnswered {
                     call,
                     campaign,
-                    machine: true,
+                    machine,
                 });
-                self.emit(SimEvent::Hangup { call });
-            }
-            DialOutcome::Person => {
-                self.emit(SimEvent::DialAnswered {
-                    call,
-                    campaign,
-                    machine: false,
-                });
-                self.join(call, queue);
-                let window = self.config.campaigns[campaign.0].drop_after_ms;
-                self.schedule(self.now + window, Due::GiveUp(call));
-                self.dispatch(queue);
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.phase = Phase::Detecting;
+                }
+                let (low, high) = self.config.campaigns[campaign.0].answer.amd_ms;
+                if high <= 0 {
+                    self.on_amd_done(call, machine);
+                } else {
+                    let delay = self.rng.between(low.max(0), high.max(low));
+                    self.schedule(self.now + delay, Due::AmdDone { call, machine });
+                }
             }
         }
+    }
+
+    /// The AMD's verdict: a person enters the campaign's queue (and is
+    /// dropped if no agent takes it within the connect window), a machine
+    /// is hung up.
+    fn on_amd_done(&mut self, call: CallId, machine: bool) {
+        let Some(c) = self.calls.get(&call) else {
+            return;
+        };
+        let (campaign, queue) = (c.campaign.unwrap_or(CampaignId(0)), c.queue);
+        self.emit(SimEvent::AmdVerdict {
+            call,
+            campaign,
+            machine,
+        });
+        if machine {
+            self.calls.remove(&call);
+            self.emit(SimEvent::Hangup { call });
+            return;
+        }
+        self.join(call, queue);
+        let window = self.config.campaigns[campaign.0].drop_after_ms;
+        self.schedule(self.now + window, Due::GiveUp(call));
+        self.dispatch(queue);
+    }
+
+    /// Calls of `campaign` answered and still in answering-machine
+    /// detection.
+    pub fn detecting(&self, campaign: CampaignId) -> usize {
+        self.calls
+            .values()
+            .filter(|c| c.campaign == Some(campaign) && matches!(c.phase, Phase::Detecting))
+            .count()
     }
 }
 

@@ -236,14 +236,25 @@ pub enum SimEvent {
         /// The campaign.
         campaign: CampaignId,
     },
-    /// The called party answered; a person goes on into the campaign's
-    /// queue, a machine is hung up.
+    /// The called party answered; answering-machine detection starts
+    /// (see [`SimEvent::AmdVerdict`]).
     DialAnswered {
         /// The call.
         call: CallId,
         /// The campaign.
         campaign: CampaignId,
-        /// An answering machine, not a person.
+        /// An answering machine, not a person (what the detection will
+        /// find; known to the simulation at once).
+        machine: bool,
+    },
+    /// Answering-machine detection ended: a person goes on into the
+    /// campaign's queue, a machine is hung up.
+    AmdVerdict {
+        /// The call.
+        call: CallId,
+        /// The campaign.
+        campaign: CampaignId,
+        /// A machine.
         machine: bool,
     },
     /// The outbound call failed.

@@ -45,6 +45,7 @@ fn quiet_queue(strategy: Strategy, members: usize) -> SimConfig {
                 machine: 0.0,
                 busy: 0.0,
                 ring_ms: (0, 0),
+                amd_ms: (0, 0),
             },
             drop_after_ms: 10 * HOUR,
             hours: (0, 24),
@@ -181,6 +182,7 @@ fn a_caller_out_of_patience_while_ringing_cancels_the_ring_and_abandons() {
         .map(|e| match e.event {
             SimEvent::Dial { .. } => "dial",
             SimEvent::DialAnswered { .. } => "answered",
+            SimEvent::AmdVerdict { machine: false, .. } => "human",
             SimEvent::CallerJoin { .. } => "join",
             SimEvent::Ring { .. } => "ring",
             SimEvent::RingCanceled { ring_ms, .. } => {
@@ -199,8 +201,8 @@ fn a_caller_out_of_patience_while_ringing_cancels_the_ring_and_abandons() {
     assert_eq!(
         kinds,
         [
-            "dial", "answered", "join", "ring", "ring", "canceled", "canceled", "leave", "abandon",
-            "hangup"
+            "dial", "answered", "human", "join", "ring", "ring", "canceled", "canceled", "leave",
+            "abandon", "hangup"
         ]
     );
 }
