@@ -16,6 +16,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
 fn ami_events_reach_the_lake_with_gap_rows_and_the_live_api_follows() {
+    let _cores = crate::support::exclusive_cores();
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     let mut emulator = emulated_pbx(&rt, dir.path(), 3, 1);

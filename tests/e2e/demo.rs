@@ -39,6 +39,7 @@ fn sse_events(port: u16, token: &str, count: usize) -> Vec<(String, String)> {
 
 #[test]
 fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
+    let _cores = crate::support::exclusive_cores();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let spawned = Instant::now();

@@ -248,6 +248,7 @@ fn on_every_door(
 
 #[test]
 fn no_query_hurts_the_service_on_any_door() {
+    let _cores = crate::support::exclusive_cores();
     let dir = tempfile::tempdir().unwrap();
     let queue_log = dir.path().join("queue_log");
     let start = 1_709_542_800; // 2024-03-04 09:00 UTC: one day, no day closes

@@ -17,6 +17,7 @@ const DIALING: Duration = Duration::from_secs(40);
 
 #[test]
 fn the_dialer_places_exactly_the_calls_pacing_tells_it() {
+    let _cores = crate::support::exclusive_cores();
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     let emulator = emulated_pbx_with(&rt, dir.path(), 5, 1, |config| {

@@ -582,3 +582,15 @@ pub fn json_call(port: u16, method: &str, path: &str, token: &str, body: &str) -
     let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, value)
 }
+
+/// Held by a test that asserts the service's latency under attack and by
+/// the tests that run an emulated contact center at 10× speed for tens of
+/// seconds: on a 2-core machine the two together measure the machine, not
+/// the service. A test that panicked while holding it does not block the
+/// others.
+pub fn exclusive_cores() -> std::sync::MutexGuard<'static, ()> {
+    static CORES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CORES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
