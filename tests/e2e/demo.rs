@@ -155,7 +155,9 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
         let (status, body) = get("/api/v1/pacing/renewals");
         assert_eq!(status, 200, "{body}");
         let p: Value = serde_json::from_str(&body).unwrap();
-        if p["inputs"]["dials"].as_f64().unwrap_or(0.0) > 40.0 {
+        // The prior weighs 30 dials; more is a resolved dial of the
+        // dialer's (how many depends on the floor's staffing at this hour).
+        if p["inputs"]["dials"].as_f64().unwrap_or(0.0) > 30.5 {
             break p;
         }
         assert!(
