@@ -173,8 +173,9 @@ impl LiveState {
         self.queue_wrapup.insert(queue.to_owned(), seconds.max(0.0));
     }
 
-    /// Most untagged channels remembered (the oldest are forgotten first:
-    /// a tag comes within milliseconds of `Newchannel` or not at all).
+    /// Most untagged channels remembered (past it, the lowest uniqueid in
+    /// text order is forgotten; a tag comes within milliseconds of
+    /// `Newchannel` or not at all).
     const UNTAGGED_MAX: usize = 4096;
 
     /// Follows a channel's state and its campaign tag, from any event
