@@ -19,6 +19,8 @@ cargo bench --workspace --bench report
 # DuckDB on one and on two threads, once more on its own.
 python3 bench/duckdb_convert.py target/bench/queue_log_30d
 
-# Crash safety at scale: 200 kill -9 during backfill, 50 during the tail.
-QUEUELAKE_KILLS=200 QUEUELAKE_TAIL_KILLS=50 cargo test --release --workspace --test e2e kill_9 -- --nocapture
+# Crash safety at scale: 200 kill -9 during backfill, 50 during the tail,
+# 500 at any instant of a tail whose files rotate (also while down).
+QUEUELAKE_KILLS=200 QUEUELAKE_TAIL_KILLS=50 QUEUELAKE_ROTATION_KILLS=500 \
+  cargo test --release --workspace --test e2e kill_9 -- --nocapture
 bench/api_load.sh 20 64

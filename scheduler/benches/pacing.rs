@@ -1,16 +1,18 @@
 //! Dialer pacing in the simulation: queuelake's predictive policy against
-//! a Vicidial-style adaptive pacer and a ±0.1-step ratio controller, on
-//! the same campaigns (same seeds), over 35 days: the worst rolling
-//! 30-day abandon rate, talk occupancy and connected calls per
-//! agent-hour.
+//! a Vicidial-style adaptive pacer, a ±0.1-step ratio controller and
+//! progressive 1:1, on the same campaigns (same seeds), over 35 days: the
+//! worst rolling 30-day abandon rate (judged at every answer once the
+//! window holds 300), talk occupancy and connected calls per agent-hour.
 //!
 //! `cargo bench -p queuelake-scheduler --bench pacing [-- DAYS SEEDS]`
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
 use queuelake_scheduler::pacing::Caps;
-use queuelake_scheduler::pacing::evaluation::{EvaluationConfig, evaluate};
-use queuelake_scheduler::pacing::pacers::{AdaptivePacer, Pacer, QueuelakePacer, StepPacer};
+use queuelake_scheduler::pacing::evaluation::{EvaluationConfig, Profile, evaluate};
+use queuelake_scheduler::pacing::pacers::{
+    AdaptivePacer, Pacer, ProgressivePacer, QueuelakePacer, StepPacer,
+};
 
 const TARGET: f64 = 0.03;
 
@@ -40,32 +42,36 @@ fn main() {
             days,
             agents: 20,
             wrap_s: 15,
+            profile: Profile::Office,
+            amd_ms: (0, 0),
         };
         let mut pacers: Vec<Box<dyn Pacer>> = vec![
             Box::new(QueuelakePacer::new(TARGET, 15.0, caps)),
             Box::new(AdaptivePacer::new(TARGET, caps)),
             Box::new(StepPacer::new(TARGET, caps)),
+            Box::new(ProgressivePacer::new(caps)),
         ];
         for (i, pacer) in pacers.iter_mut().enumerate() {
             let started = std::time::Instant::now();
             let r = evaluate(&e, pacer.as_mut());
+            let worst = r.score.worst_window.unwrap_or(0.0);
             println!(
                 "| {seed} | {} | {} | {} | {:.2} % | {:.1} % | {:.2} |",
                 r.pacer,
-                r.live_answers,
-                r.dropped,
-                r.max_window() * 100.0,
-                r.talk_occupancy * 100.0,
-                r.calls_per_agent_hour
+                r.score.live_answers,
+                r.score.dropped,
+                worst * 100.0,
+                r.score.talk_occupancy * 100.0,
+                r.score.calls_per_agent_hour
             );
             eprintln!("  ({:.1} s)", started.elapsed().as_secs_f64());
             if totals.len() <= i {
                 totals.push((r.pacer.clone(), 0.0, 0.0, 0.0, 0));
             }
             let t = &mut totals[i];
-            t.1 = t.1.max(r.max_window());
-            t.2 += r.talk_occupancy;
-            t.3 += r.calls_per_agent_hour;
+            t.1 = t.1.max(worst);
+            t.2 += r.score.talk_occupancy;
+            t.3 += r.score.calls_per_agent_hour;
             t.4 += 1;
         }
     }

@@ -31,14 +31,14 @@ fn call(port: u16, method: &str, path: &str, who: &str, body: &str) -> (u16, Val
 
 /// Where screenshots go: `<target>/dashboards/` (the target folder is the
 /// one holding this test binary, `<target>/debug/deps/`).
-fn screenshot_folder() -> PathBuf {
+pub(crate) fn screenshot_folder() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe.ancestors().nth(3).unwrap().to_path_buf();
     target.join("dashboards")
 }
 
 /// `node`, Chromium and playwright-core, if all are here.
-fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn browser_tools() -> Option<(PathBuf, PathBuf)> {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
     let chromium = PathBuf::from(
         std::env::var("QUEUELAKE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),

@@ -77,6 +77,7 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
     // Live state that changes: two answers from a live AMI link whose
     // queues differ (callers come and go, agents ring, talk and pause).
     let started = Instant::now();
+    let live_since = started;
     let mut first: Option<Value> = None;
     let changed = loop {
         let (status, body) = get("/api/v1/live/queues");
@@ -172,6 +173,32 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
         "the demo's campaign is over its limit: {pacing}"
     );
     eprintln!("demo pacing after {:?}: {pacing}", started.elapsed());
+
+    // Ten minutes of the demo's clock after going live (at its default
+    // 5×), its pacing page in Chromium shows the campaign inside its limit.
+    let ten_pbx_minutes = Duration::from_secs_f64(600.0 / 5.0);
+    if let Some(left) = ten_pbx_minutes.checked_sub(live_since.elapsed()) {
+        std::thread::sleep(left);
+    }
+    if let Some((folder, chromium)) = crate::dashboards::browser_tools() {
+        let output = Command::new("node")
+            .arg("pacing.mjs")
+            .current_dir(&folder)
+            .env("QL_URL", format!("http://127.0.0.1:{port}"))
+            .env("QL_TOKEN", &token)
+            .env("QL_CAMPAIGN", "renewals")
+            .env("QL_SHOTS", crate::dashboards::screenshot_folder())
+            .env("CHROMIUM", &chromium)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        eprintln!("{stdout}");
+        assert!(
+            output.status.success(),
+            "the demo's pacing page failed in the browser:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 
     // Ctrl-C: everything stops, exit 0.
     let _ = Command::new("kill")

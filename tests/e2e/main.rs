@@ -21,6 +21,7 @@ mod postgres;
 mod reports;
 mod rollup;
 mod schedule;
+mod shutdown;
 mod slow_clients;
 mod sql_guard;
 mod staffing;

@@ -70,6 +70,7 @@ fn the_dialer_places_exactly_the_calls_pacing_tells_it() {
         // A second of the PBX's clock (10× the wall's).
         poll: Duration::from_millis(100),
         max_per_poll: 50,
+        floor_untrusted: None,
     };
     let dialer = rt.spawn(dialer::run(loop_config, stats.clone(), stopped));
     std::thread::sleep(DIALING);

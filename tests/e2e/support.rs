@@ -214,6 +214,22 @@ impl Server {
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
 
+    /// SIGTERM, then waits up to `limit`: `Some((exited 0, how long))`, or
+    /// `None` if it was still running then (it is killed).
+    pub fn terminate_within(mut self, limit: Duration) -> Option<(bool, Duration)> {
+        let asked = Instant::now();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        while asked.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some((status.success(), asked.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
     /// SIGKILL.
     pub fn kill9(mut self) {
         let _ = self.child.kill();

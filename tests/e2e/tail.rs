@@ -214,3 +214,206 @@ fn kill_9_while_tailing_never_loses_or_duplicates() {
     assert!(server.terminate());
     assert_exactly_once(&lake, &bytes);
 }
+
+/// Asterisk's queue_log as an operator's bad day writes it: lines arriving
+/// in pieces, `logger rotate` renaming `queue_log` → `queue_log.1` →
+/// `queue_log.2` (once or twice while queuelake is down), old siblings
+/// gzipped, now and then a copytruncate.
+struct RotatingWriter {
+    dir: std::path::PathBuf,
+    files: Vec<Vec<u8>>,
+    /// The file being written to `queue_log`, and how much of it is there.
+    current: usize,
+    written: usize,
+}
+
+impl RotatingWriter {
+    fn live(&self) -> std::path::PathBuf {
+        self.dir.join("queue_log")
+    }
+
+    /// Appends up to `max` more bytes of the current file (cut anywhere).
+    fn append_some(&mut self, rng: &mut Rng, max: u64) {
+        let file = &self.files[self.current];
+        let upto = (self.written + 1 + rng.below(max) as usize).min(file.len());
+        append(&self.live(), &file[self.written..upto]);
+        self.written = upto;
+    }
+
+    fn has_next(&self) -> bool {
+        self.current + 1 < self.files.len()
+    }
+
+    /// Moves every sibling `queue_log.N[.gz]` to N + 1.
+    fn shift_numbered(&self) {
+        let mut numbered: Vec<(u32, String)> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|name| {
+                let rest = name.strip_prefix("queue_log.")?;
+                let n = rest.split('.').next()?.parse().ok()?;
+                Some((n, name))
+            })
+            .collect();
+        numbered.sort();
+        for (n, name) in numbered.into_iter().rev() {
+            let renamed = name.replacen(
+                &format!("queue_log.{n}"),
+                &format!("queue_log.{}", n + 1),
+                1,
+            );
+            std::fs::rename(self.dir.join(&name), self.dir.join(renamed)).unwrap();
+        }
+    }
+
+    /// Completes the current file and rotates by rename: the siblings
+    /// shift, the live file becomes `.1`, the next file starts.
+    fn rotate(&mut self) {
+        let file = &self.files[self.current];
+        append(&self.live(), &file[self.written..]);
+        self.shift_numbered();
+        std::fs::rename(self.live(), self.dir.join("queue_log.1")).unwrap();
+        self.current += 1;
+        self.written = 0;
+    }
+
+    /// logrotate's copytruncate: the completed live file copied to `.1`
+    /// (after the shift), then emptied in place for the next file.
+    fn copytruncate(&mut self) {
+        let file = &self.files[self.current];
+        append(&self.live(), &file[self.written..]);
+        self.shift_numbered();
+        std::fs::copy(self.live(), self.dir.join("queue_log.1")).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(self.live())
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        self.current += 1;
+        self.written = 0;
+    }
+
+    /// Gzips the oldest plain sibling numbered 2 or more.
+    fn gzip_oldest(&self) {
+        let oldest = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|name| {
+                let n: u32 = name.strip_prefix("queue_log.")?.parse().ok()?;
+                (n >= 2).then_some((n, name))
+            })
+            .max();
+        let Some((_, name)) = oldest else { return };
+        let plain = self.dir.join(&name);
+        let bytes = std::fs::read(&plain).unwrap();
+        let gz = std::fs::File::create(self.dir.join(format!("{name}.gz"))).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
+        encoder.write_all(&bytes).unwrap();
+        encoder.finish().unwrap();
+        std::fs::remove_file(plain).unwrap();
+    }
+}
+
+/// Per file: (lines, distinct offsets, sum of offsets, payload bytes), sorted.
+fn expected_per_source(files: &[Vec<u8>]) -> Vec<[u64; 4]> {
+    let mut out: Vec<[u64; 4]> = files
+        .iter()
+        .map(|bytes| {
+            let offsets = crate::support::line_offsets(bytes);
+            let payload: usize = bytes
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| l.splitn(6, |b| *b == b'|').nth(5).map_or(0, |p| p.len()))
+                .sum();
+            [
+                offsets.len() as u64,
+                offsets.len() as u64,
+                offsets.iter().sum(),
+                payload as u64,
+            ]
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// kill -9 at random instants — most of them long before `serve`'s first
+/// timed commit (60 s), some within the first second of a new file —
+/// while the writer appends in pieces and rotates by rename (also twice
+/// while down), gzips old siblings and now and then copytruncates; after a
+/// clean final run every line of every file is in the lake exactly once,
+/// the first file included (per source: count, distinct offsets, offset
+/// sum, payload bytes).
+#[test]
+fn kill_9_at_any_instant_with_rotations_loses_no_file() {
+    let kills: usize = std::env::var("QUEUELAKE_ROTATION_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(50);
+    let mut rng = Rng(seed());
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let lake = dir.path().join("lake");
+    let files: Vec<Vec<u8>> = (0..(kills / 4).max(3))
+        .map(|i| synthetic_log(1_700_000_000 + 100_000 * i as i64, 60 + (i % 4) * 40))
+        .collect();
+    let mut writer = RotatingWriter {
+        dir: logs.clone(),
+        files: files.clone(),
+        current: 0,
+        written: 0,
+    };
+    writer.append_some(&mut rng, 200);
+    let log = writer.live();
+    let mut killed = 0;
+    while killed < kills {
+        // Default cadence: no timed commit happens in any of these runs.
+        let server = Server::start(&lake, &log, &[]);
+        for _ in 0..1 + rng.below(4) {
+            match rng.below(10) {
+                0 | 1 if writer.has_next() => writer.rotate(),
+                2 if writer.has_next() && rng.below(3) == 0 => writer.copytruncate(),
+                _ => writer.append_some(&mut rng, 2_000),
+            }
+            std::thread::sleep(Duration::from_millis(rng.below(400)));
+        }
+        server.kill9();
+        killed += 1;
+        // While down: the file grows, is rotated once or twice, gzipped.
+        if rng.below(2) == 0 {
+            writer.append_some(&mut rng, 1_000);
+        }
+        for _ in 0..rng.below(3) {
+            if writer.has_next() {
+                writer.rotate();
+                writer.append_some(&mut rng, 300);
+            }
+        }
+        if rng.below(3) == 0 {
+            writer.gzip_oldest();
+        }
+    }
+    while writer.has_next() {
+        writer.rotate();
+    }
+    let last = writer.files[writer.current].clone();
+    append(&log, &last[writer.written..]);
+    let total: u64 = expected_per_source(&files).iter().map(|s| s[0]).sum();
+    let server = Server::start(&lake, &log, &[]);
+    server.wait_for(COUNT, total as i64, Duration::from_secs(30));
+    assert!(server.terminate());
+    let rows = sql(
+        &lake,
+        "SELECT COUNT(*), COUNT(DISTINCT byte_offset), CAST(SUM(byte_offset) AS BIGINT), \
+         CAST(SUM(length(data)) AS BIGINT) FROM queue_log GROUP BY source",
+        &[],
+    );
+    let mut got: Vec<[u64; 4]> = rows
+        .iter()
+        .map(|r| std::array::from_fn(|i| r[i].as_u64().unwrap()))
+        .collect();
+    got.sort();
+    assert_eq!(got, expected_per_source(&files), "{killed} kills");
+}

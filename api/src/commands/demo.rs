@@ -181,6 +181,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             },
             poll: Duration::from_secs_f64((1.0 / args.speed).max(0.05)),
             max_per_poll: 50,
+            floor_untrusted: None,
         };
         let stop = dialers_stop.clone();
         tokio::spawn(async move {

@@ -261,8 +261,53 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "listening on http://{}", service.address())?;
         out.flush()?;
     }
-    service.run_until(shutdown_signal()).await?;
+    service
+        .run_until(async {
+            shutdown_signal().await;
+            shutdown_deadline::arm("the HTTP port's open connections");
+        })
+        .await?;
+    shutdown_deadline::stage("the runtime's last tasks");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Shutdown ends within [`shutdown_deadline::LIMIT`] whatever hangs: once
+/// armed, a watchdog thread exits the process non-zero at the deadline,
+/// naming the step that had not finished (which `stage` keeps current).
+mod shutdown_deadline {
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Duration;
+
+    /// How long a shutdown may take.
+    pub const LIMIT: Duration = Duration::from_secs(10);
+
+    static STAGE: Mutex<&'static str> = Mutex::new("starting");
+    static ARMED: OnceLock<()> = OnceLock::new();
+
+    /// The step shutdown is in now.
+    pub fn stage(name: &'static str) {
+        *STAGE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = name;
+    }
+
+    /// Starts the clock (once), at step `name`.
+    pub fn arm(name: &'static str) {
+        stage(name);
+        ARMED.get_or_init(|| {
+            tracing::info!(limit_s = LIMIT.as_secs(), "shutting down");
+            std::thread::spawn(|| {
+                std::thread::sleep(LIMIT);
+                let stuck = *STAGE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                tracing::error!(stuck, "shutdown did not finish within {} s; exiting", LIMIT.as_secs());
+                eprintln!(
+                    "queuelake: shutdown did not finish within {} s (still stopping: {stuck}); exiting",
+                    LIMIT.as_secs()
+                );
+                std::process::exit(70);
+            });
+        });
+    }
 }
 
 /// A source running on its own thread or task.
@@ -296,7 +341,7 @@ pub struct Service {
 
 /// Seconds a report job in progress gets to finish at shutdown (then it
 /// is cut; its next worker runs it again).
-const REPORT_GRACE: Duration = Duration::from_secs(10);
+const REPORT_GRACE: Duration = Duration::from_secs(3);
 
 impl Service {
     /// Opens the lake, starts every source, and binds the HTTP address.
@@ -552,6 +597,7 @@ impl Service {
             ))
         });
         let report_tasks = state.reports.spawn(stop_tx.subscribe());
+        let reports = state.reports.clone();
         let postgres = postgres.map(|wire| tokio::spawn(wire.serve()));
         let server = connections::serve(
             listener,
@@ -564,6 +610,7 @@ impl Service {
             () = server => {}
             () = source_ended => tracing::error!("a source stopped; shutting down"),
         }
+        shutdown_deadline::arm("the background tasks");
         if let Some(task) = postgres {
             task.abort(); // open PostgreSQL sessions end with the process
         }
@@ -574,12 +621,16 @@ impl Service {
             job.abort(); // a run cut short commits nothing
         }
         pacing.abort();
+        shutdown_deadline::stage("the report workers");
         for task in report_tasks {
             let abort = task.abort_handle();
             if tokio::time::timeout(REPORT_GRACE, task).await.is_err() {
                 abort.abort();
             }
         }
+        shutdown_deadline::stage("the job store");
+        reports.close().await;
+        shutdown_deadline::stage("the sources' last commits");
         let mut first_error = None;
         for worker in workers {
             let (name, result) = match worker {

@@ -91,6 +91,11 @@ pub fn worker_id() -> String {
 }
 
 impl Reports {
+    /// Closes the job store (at shutdown, once the workers have stopped).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     /// The service over `runner`, with its store opened.
     pub async fn open(
         runner: Runner,

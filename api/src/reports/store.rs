@@ -149,6 +149,15 @@ pub struct Delivery {
 }
 
 impl JobStore {
+    /// Closes the database's connections (at shutdown, after the workers
+    /// have stopped): the pool's maintenance ends with them.
+    pub async fn close(&self) {
+        match &self.db {
+            JobDb::Sqlite(pool) => pool.close().await,
+            JobDb::Postgres(pool) => pool.close().await,
+        }
+    }
+
     /// Opens (and sets up) the store: PostgreSQL at `postgres_url`, else
     /// SQLite at `<data>/jobs.sqlite`; jobs go to the queue named `queue`.
     pub async fn open(

@@ -13,9 +13,12 @@ pub enum ParseError {
         /// NUL bytes stripped before the line was found empty.
         nul_bytes: usize,
     },
-    /// Fewer than the six `|`-separated fields Asterisk always writes
-    /// (it writes a `|` after the event name even when the payload is empty).
-    #[error("expected at least 6 '|'-separated fields, found {found}")]
+    /// Fewer than the five `|`-separated fields of a header (time, call
+    /// id, queue, agent, event); Asterisk writes a sixth, the payload,
+    /// even when empty, and a line without it has an empty payload.
+    #[error(
+        "expected at least 5 '|'-separated fields (time|callid|queue|agent|event), found {found}"
+    )]
     TooFewFields {
         /// How many fields the line had.
         found: usize,

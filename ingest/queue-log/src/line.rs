@@ -69,7 +69,9 @@ pub fn parse_line(raw: &[u8]) -> Result<Line<'_>, ParseError> {
         return Err(ParseError::Empty { nul_bytes });
     }
 
-    // The five separators that end the fixed header; the payload is the rest.
+    // The separators that end the fixed header; the payload is the rest.
+    // A line of five fields (`…|QUEUESTART`, no `|` after the event, as
+    // some tools write it) is an event with an empty payload.
     let mut seps = [0usize; 5];
     let mut found = 0;
     for at in memchr::memchr_iter(b'|', bytes) {
@@ -79,7 +81,9 @@ pub fn parse_line(raw: &[u8]) -> Result<Line<'_>, ParseError> {
             break;
         }
     }
-    if found < seps.len() {
+    if found == 4 {
+        seps[4] = bytes.len();
+    } else if found < seps.len() {
         return Err(ParseError::TooFewFields { found: found + 1 });
     }
 
@@ -97,7 +101,7 @@ pub fn parse_line(raw: &[u8]) -> Result<Line<'_>, ParseError> {
         queue: &bytes[seps[1] + 1..seps[2]],
         agent: &bytes[seps[2] + 1..seps[3]],
         event,
-        payload: &bytes[seps[4] + 1..],
+        payload: bytes.get(seps[4] + 1..).unwrap_or_default(),
         nul_bytes,
     })
 }
@@ -123,6 +127,17 @@ fn parse_epoch(field: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn five_fields_are_an_event_without_payload() {
+        let line = parse_line(b"1767225600|NONE|NONE|NONE|QUEUESTART").unwrap();
+        assert_eq!(line.epoch, 1767225600);
+        assert_eq!(line.event, b"QUEUESTART");
+        assert_eq!(line.payload, b"");
+        assert_eq!(line.data_fields(), [Some(&b""[..]), None, None, None, None]);
+        let crlf = parse_line(b"1767225600|NONE|NONE|NONE|QUEUESTART\r").unwrap();
+        assert_eq!(crlf.event, b"QUEUESTART");
+    }
 
     #[test]
     fn system_event_with_empty_payload() {
@@ -185,8 +200,8 @@ mod tests {
             Err(ParseError::Empty { nul_bytes: 3 })
         );
         assert_eq!(
-            parse_line(b"1|NONE|NONE|NONE|QUEUESTART"),
-            Err(ParseError::TooFewFields { found: 5 })
+            parse_line(b"1|NONE|NONE|QUEUESTART"),
+            Err(ParseError::TooFewFields { found: 4 })
         );
         assert_eq!(
             parse_line(b"12a|x|y|z|EV|"),

@@ -142,6 +142,16 @@ mod tests {
         }
 
         #[test]
+        fn five_fields_are_the_record_with_an_empty_payload(
+            r in record().prop_filter("writable", Record::is_writable)
+        ) {
+            let empty = Record { payload: Vec::new(), ..r };
+            let mut line = empty.to_line();
+            prop_assert_eq!(line.pop(), Some(b'|'));
+            prop_assert_eq!(Record::parse(&line), Ok(empty));
+        }
+
+        #[test]
         fn parse_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
             let _ = parse_line(&bytes);
         }

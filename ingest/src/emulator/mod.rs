@@ -64,6 +64,9 @@ pub struct EmulatorConfig {
     /// from a dialer such as [`dialer`]) instead of at their configured
     /// ratio (which the history keeps).
     pub external_dialing: bool,
+    /// Whether the live simulation's events are kept for
+    /// [`Emulator::take_events`] (a bench scoring the truth).
+    pub keep_events: bool,
 }
 
 impl EmulatorConfig {
@@ -79,6 +82,7 @@ impl EmulatorConfig {
             step: Duration::from_millis(20),
             shape: render::PbxShape::default(),
             external_dialing: false,
+            keep_events: false,
         }
     }
 }
@@ -98,6 +102,8 @@ pub struct Core {
     speed: f64,
     frozen: bool,
     rotated: Vec<PathBuf>,
+    /// Live events kept for [`Emulator::take_events`], if asked for.
+    kept: Option<Vec<Timed>>,
 }
 
 impl Core {
@@ -180,9 +186,10 @@ impl Emulator {
             speed: config.speed.max(0.001),
             frozen: false,
             rotated: Vec::new(),
+            kept: None,
         };
         core.renderer.set_shape(config.shape);
-        let external_dialing = config.external_dialing;
+        let (external_dialing, keep_events) = (config.external_dialing, config.keep_events);
         let history = tokio::task::spawn_blocking(move || -> Result<Core> {
             core.renderer.set_ami(false);
             // A day at a time keeps memory flat over weeks of history.
@@ -195,6 +202,9 @@ impl Emulator {
             core.renderer.set_ami(true);
             if external_dialing {
                 core.sim.dial_externally();
+            }
+            if keep_events {
+                core.kept = Some(Vec::new());
             }
             Ok(core)
         });
@@ -256,6 +266,28 @@ impl Emulator {
         core.frozen = frozen;
     }
 
+    /// Moves simulated time on to `at` at once (never back), as over a
+    /// night nobody works: the next step plays everything up to it, and
+    /// the clock runs on from there at its speed.
+    pub fn skip_to(&self, at: Millis) {
+        let mut core = self.core();
+        if at <= core.clock() {
+            return;
+        }
+        core.live_sim_start = at;
+        core.live_wall_start = Instant::now();
+    }
+
+    /// The live events since the last call (none unless
+    /// [`EmulatorConfig::keep_events`]).
+    pub fn take_events(&self) -> Vec<Timed> {
+        self.core()
+            .kept
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// The AMI server, for fault injection (its switches, cuts, restart
     /// and bursts).
     pub fn ami_server(&mut self) -> Option<&mut ami_server::AmiServer> {
@@ -284,7 +316,11 @@ async fn drive(core: Arc<Mutex<Core>>, sessions: Option<ami_server::Sessions>, s
             let mut core = lock(&core);
             let until = core.clock();
             let events = core.sim.run_until(until);
-            match core.write(&events) {
+            let written = core.write(&events);
+            if let Some(kept) = core.kept.as_mut() {
+                kept.extend(events);
+            }
+            match written {
                 Ok(bytes) => bytes,
                 Err(error) => {
                     tracing::error!(%error, "emulator: writing the queue_log failed; stopping");

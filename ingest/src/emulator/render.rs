@@ -38,6 +38,9 @@ struct Channel {
     /// The dialplan application it is in (`CoreShowChannel`'s
     /// `Application`).
     application: &'static str,
+    /// The cause its `Hangup` will carry (16, normal clearing, unless the
+    /// dial failed).
+    cause: u8,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -146,6 +149,7 @@ impl Renderer {
             campaign: None,
             action_id: None,
             application: "",
+            cause: 16,
         }
     }
 
@@ -426,8 +430,11 @@ impl Renderer {
                 if let Some(caller) = self.callers.remove(call)
                     && self.ami
                 {
-                    out.events
-                        .push(self.channel_event("Hangup", &caller, &hangup_cause(16)));
+                    out.events.push(self.channel_event(
+                        "Hangup",
+                        &caller,
+                        &hangup_cause(caller.cause),
+                    ));
                 }
             }
             SimEvent::WrapupEnd { .. } => {}
@@ -519,6 +526,11 @@ impl Renderer {
                         ));
                     }
                 }
+                if self.ami {
+                    // main/dial.c: once ast_call() has gone out, with no
+                    // caller channel (an Originate's dial is ownerless).
+                    out.events.push(self.dial_event("DialBegin", &ch, None));
+                }
                 self.callers.insert(*call, ch);
             }
             SimEvent::DialRinging { call, .. } => {
@@ -536,6 +548,8 @@ impl Renderer {
                     ch.application = "AMD";
                     let ch = ch.clone();
                     if self.ami {
+                        out.events
+                            .push(self.dial_event("DialEnd", &ch, Some("ANSWER")));
                         out.events.push(self.channel_event("Newstate", &ch, &[]));
                         out.events.push(self.originate_response(&ch, "Success", 4));
                     }
@@ -558,15 +572,22 @@ impl Renderer {
                 }
             }
             SimEvent::DialFailed { call, reason, .. } => {
-                let code = match reason {
-                    DialFailure::NoAnswer => 3,
-                    DialFailure::Busy => 5,
+                // OriginateResponse's Reason is the last control frame
+                // seen (3 ringing, 5 busy); the channel hangs up with the
+                // Q.850 cause (19 no answer, 17 busy).
+                let (reason, status, cause) = match reason {
+                    DialFailure::NoAnswer => (3, "NOANSWER", 19),
+                    DialFailure::Busy => (5, "BUSY", 17),
                 };
-                if let Some(ch) = self.callers.get(call).cloned()
-                    && self.ami
-                {
-                    out.events
-                        .push(self.originate_response(&ch, "Failure", code));
+                if let Some(ch) = self.callers.get_mut(call) {
+                    ch.cause = cause;
+                    let ch = ch.clone();
+                    if self.ami {
+                        out.events
+                            .push(self.dial_event("DialEnd", &ch, Some(status)));
+                        out.events
+                            .push(self.originate_response(&ch, "Failure", reason));
+                    }
                 }
             }
         }
@@ -658,6 +679,25 @@ impl Renderer {
         ];
         self.snapshot("", ch, &mut headers);
         headers.extend(body.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        Message { headers }
+    }
+
+    /// `DialBegin`/`DialEnd` of an ownerless dial (an Originate's): the
+    /// dialed channel's snapshot under `Dest`, its dial string, and the
+    /// outcome for `DialEnd`.
+    fn dial_event(&self, name: &str, ch: &Channel, status: Option<&str>) -> Message {
+        let mut headers = vec![
+            ("Event".to_owned(), name.to_owned()),
+            ("Privilege".to_owned(), "call,all".to_owned()),
+        ];
+        self.snapshot("Dest", ch, &mut headers);
+        headers.push((
+            "DialString".to_owned(),
+            format!("{}@trunk", ch.caller.trim_start_matches('+')),
+        ));
+        if let Some(status) = status {
+            headers.push(("DialStatus".to_owned(), status.to_owned()));
+        }
         Message { headers }
     }
 
@@ -905,9 +945,129 @@ impl Renderer {
     }
 }
 
+/// `Cause` and `Cause-txt` as Asterisk's `ast_cause2str` names them.
 fn hangup_cause(code: u8) -> [(&'static str, String); 2] {
-    [
-        ("Cause", code.to_string()),
-        ("Cause-txt", "Normal Clearing".to_owned()),
-    ]
+    let text = match code {
+        17 => "User busy",
+        19 => "User alerting, no answer",
+        _ => "Normal Clearing",
+    };
+    [("Cause", code.to_string()), ("Cause-txt", text.to_owned())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use queuelake_scheduler::pacing::evaluation::{EvaluationConfig, Profile};
+    use queuelake_scheduler::sim::{AnswerModel, CampaignId, Simulation};
+
+    /// The AMI events about one originated call's own channel, in order.
+    fn originated(answer: f64, busy: f64) -> Vec<Message> {
+        let world = EvaluationConfig {
+            seed: 3,
+            days: 1,
+            agents: 2,
+            wrap_s: 15,
+            profile: Profile::Swinging,
+            amd_ms: (1_500, 3_000),
+        };
+        let start = EvaluationConfig::START + 9 * 3_600_000;
+        let mut sim = Simulation::new(world.sim_config(), start).unwrap();
+        sim.dial_externally();
+        let mut renderer = Renderer::new(sim.config(), start);
+        renderer.set_ami(true);
+        sim.set_answer_model(
+            CampaignId(0),
+            AnswerModel {
+                answer,
+                machine: 0.0,
+                busy,
+                ring_ms: (4_000, 8_000),
+                amd_ms: (1_500, 3_000),
+            },
+        );
+        sim.originate(CampaignId(0), "+15550001", Some("dialer-1".into()));
+        let mut events = Vec::new();
+        for timed in sim.run_until(start + 120_000) {
+            events.extend(renderer.render(&timed).events);
+        }
+        let trunk =
+            |m: &Message, key: &str| m.get(key).is_some_and(|c| c.starts_with("PJSIP/trunk"));
+        events
+            .into_iter()
+            .filter(|m| trunk(m, "Channel") || trunk(m, "DestChannel"))
+            .collect()
+    }
+
+    fn names(events: &[Message]) -> Vec<&str> {
+        events
+            .iter()
+            .map(|m| m.get("Event").unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn a_busy_line_ends_its_dial_busy_and_hangs_up_with_cause_17() {
+        let events = originated(0.0, 1.0);
+        assert_eq!(
+            names(&events),
+            [
+                "Newchannel",
+                "VarSet",
+                "DialBegin",
+                "DialEnd",
+                "OriginateResponse",
+                "Hangup"
+            ]
+        );
+        assert_eq!(events[0].get("ChanVariable"), None, "stock: untagged");
+        assert_eq!(events[3].get("DialStatus"), Some("BUSY"));
+        assert_eq!(events[4].get("Reason"), Some("5"));
+        assert_eq!(events[4].get("ActionID"), Some("dialer-1"));
+        assert_eq!(events[5].get("Cause"), Some("17"));
+        assert_eq!(events[5].get("Cause-txt"), Some("User busy"));
+    }
+
+    #[test]
+    fn an_unanswered_dial_rings_then_ends_noanswer_with_cause_19() {
+        let events = originated(0.0, 0.0);
+        assert_eq!(
+            names(&events),
+            [
+                "Newchannel",
+                "VarSet",
+                "DialBegin",
+                "Newstate",
+                "DialEnd",
+                "OriginateResponse",
+                "Hangup"
+            ]
+        );
+        assert_eq!(events[3].get("ChannelState"), Some("5"));
+        assert_eq!(events[4].get("DialStatus"), Some("NOANSWER"));
+        assert_eq!(events[5].get("Reason"), Some("3"));
+        assert_eq!(events[6].get("Cause"), Some("19"));
+    }
+
+    #[test]
+    fn an_answer_ends_the_dial_then_the_amd_decides() {
+        let events = originated(1.0, 0.0);
+        assert_eq!(
+            names(&events)[..8],
+            [
+                "Newchannel",
+                "VarSet",
+                "DialBegin",
+                "Newstate",
+                "DialEnd",
+                "Newstate",
+                "OriginateResponse",
+                "VarSet"
+            ]
+        );
+        assert_eq!(events[2].get("DestChanVariable"), Some("QL_CAMPAIGN=eval"));
+        assert_eq!(events[4].get("DialStatus"), Some("ANSWER"));
+        assert_eq!(events[6].get("Response"), Some("Success"));
+        assert_eq!(events[7].get("Value"), Some("HUMAN"));
+    }
 }

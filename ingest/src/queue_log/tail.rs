@@ -25,9 +25,12 @@
 //! Rows are visible to SQL as soon as they are read (held in memory by the
 //! [`LiveTable`]); they are committed to Parquet with their positions every
 //! `flush_interval` or `flush_rows`, and at shutdown. A crash loses only
-//! memory: the restart resumes at the committed positions. At start-up,
+//! memory: the restart resumes at the committed positions. A source is
+//! known from its first byte: the first time a file is opened its identity
+//! is committed at offset 0 before any of its lines is served. At start-up,
 //! rotated siblings whose identity the lake knows are finished first, so a
-//! rotation that happened while queuelake was down loses nothing.
+//! rotation that happened while queuelake was down (once, twice, with
+//! compression) loses nothing, however short the last run was.
 //!
 //! copytruncate rotation can lose lines whatever a reader does (those
 //! written between the copy and the truncate); rename rotation, which
@@ -182,7 +185,13 @@ impl Tailer {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        let watcher = notify::recommended_watcher(move |_event| {
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            // Opens and reads (our own among them: every poll opens the
+            // file to check its identity) change nothing: waking on them
+            // would spin.
+            if event.is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_))) {
+                return;
+            }
             let _ = tx.send(());
         })
         .and_then(|mut w| {
@@ -309,6 +318,9 @@ impl Tailer {
         }
         file.seek(SeekFrom::Start(offset))
             .map_err(|e| IngestError::read(&self.path, e))?;
+        if known.is_none() {
+            self.register(&id)?;
+        }
         tracing::info!(path = %self.path.display(), source = %id, offset, "following queue_log");
         self.current = Some(Followed {
             file,
@@ -317,6 +329,27 @@ impl Tailer {
             framer: Framer::resume(offset, &before),
             lines,
         });
+        Ok(())
+    }
+
+    /// Commits a source the lake has never seen at offset 0 before any of
+    /// its lines is served: whatever it is called when queuelake next
+    /// starts (renamed once or twice, compressed), the start finds it among
+    /// the siblings by identity and finishes it, so no line depends on the
+    /// process living until its next commit.
+    fn register(&mut self, id: &str) -> Result<()> {
+        self.positions.insert(
+            id.to_owned(),
+            SourcePosition {
+                offset: 0,
+                tail_hash: identity::tail_hash(&[]),
+                path: self.path.display().to_string(),
+                lines: 0,
+            },
+        );
+        self.oldest_uncommitted.get_or_insert_with(Instant::now);
+        self.flush()?;
+        tracing::info!(path = %self.path.display(), source = %id, "new source registered in the lake");
         Ok(())
     }
 

@@ -9,13 +9,17 @@
 //!   predictive) under hard caps.
 //! - [`pacers`]: pacers driven second by second — queuelake's policy with
 //!   its estimators and budget, and the comparison pacers (a
-//!   Vicidial-style adaptive pacer and a ±0.1-step ratio controller).
-//! - [`evaluation`]: the simulated campaign that compares them.
+//!   Vicidial-style adaptive pacer, a ±0.1-step ratio controller and
+//!   progressive 1:1).
+//! - [`evaluation`]: the simulated campaign that compares them, in-process
+//!   or (its world) through `serve`.
+//! - [`scorecard`]: a pacer's score from the simulation's events.
 
 pub mod estimate;
 pub mod evaluation;
 pub mod pacers;
 pub mod policy;
+pub mod scorecard;
 
 pub use policy::decide;
 

@@ -1,8 +1,9 @@
 //! Pacers driven second by second, for the evaluation: queuelake's
-//! policy behind rolling estimators and a 30-day budget, and the two
+//! policy behind rolling estimators and a 30-day budget, and the
 //! comparison pacers — a Vicidial-style adaptive pacer (drop % since
-//! midnight, `ADAPT_AVERAGE` steering with `ADAPT_HARD_LIMIT`) and a
-//! ratio controller stepping ±0.1 a minute on the last ten minutes.
+//! midnight, `ADAPT_AVERAGE` steering with `ADAPT_HARD_LIMIT`), a ratio
+//! controller stepping ±0.1 a minute on the last ten minutes, and
+//! progressive 1:1.
 
 use std::collections::VecDeque;
 
@@ -123,10 +124,46 @@ impl Pacer for QueuelakePacer {
     }
 }
 
-/// Lines per free agent, less the calls in flight.
+/// Lines per free agent, less the calls already out for them (dialing,
+/// in detection or waiting in the queue), as a dialer counting its own
+/// live calls does.
 fn by_ratio(ratio: f64, floor: &Floor, caps: &Caps) -> u32 {
     let lines = ((ratio * f64::from(floor.agents_free)).ceil() as u32).min(caps.max_lines);
-    lines.saturating_sub(floor.calls_in_flight)
+    lines.saturating_sub(floor.calls_in_flight + floor.calls_answering + floor.calls_waiting)
+}
+
+/// Progressive 1:1: one call per free agent no call is out for yet
+/// (queuelake's progressive mode).
+pub struct ProgressivePacer {
+    caps: Caps,
+}
+
+impl ProgressivePacer {
+    /// Under `caps`.
+    pub fn new(caps: Caps) -> Self {
+        ProgressivePacer { caps }
+    }
+}
+
+impl Pacer for ProgressivePacer {
+    fn name(&self) -> &str {
+        "progressive 1:1"
+    }
+
+    fn calls(&mut self, _now_s: f64, floor: &Floor) -> u32 {
+        let rates = DialEstimator::default().rates(0.0, 0.0);
+        let budget = Budget {
+            target: 0.03,
+            answered: 0.0,
+            dropped: 0.0,
+            expected_answers_ahead: 0.0,
+            margin: 0.0,
+            confidence_z: 0.0,
+        };
+        decide(Mode::Progressive, floor, &rates, &budget, &self.caps).calls
+    }
+
+    fn observe(&mut self, _now_s: f64, _outcome: Outcome) {}
 }
 
 /// Vicidial-style adaptive pacing: the dial level moves every 15 s toward
