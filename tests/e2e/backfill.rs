@@ -134,10 +134,7 @@ fn malformed_lines_become_dead_letters_and_nothing_good_is_lost() {
 /// line is in the lake exactly once. (The bench script runs ≥ 200 kills.)
 #[test]
 fn kill_9_during_backfill_never_loses_or_duplicates() {
-    let kills: usize = std::env::var("QUEUELAKE_KILLS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(50);
+    let kills: usize = crate::support::env_count("QUEUELAKE_KILLS", 50);
     let mut rng = Rng(seed());
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("queue_log");

@@ -10,10 +10,7 @@ use crate::support::{Rng, Server, seed, synthetic_log};
 
 #[test]
 fn sigterm_always_ends_serve() {
-    let cycles: usize = std::env::var("QUEUELAKE_STOP_CYCLES")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(50);
+    let cycles: usize = crate::support::env_count("QUEUELAKE_STOP_CYCLES", 50);
     let mut rng = Rng(seed());
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("queue_log");

@@ -331,10 +331,16 @@ impl Rng {
 /// How many kill -9 rounds the exactly-once tests run
 /// (`QUEUELAKE_TAIL_KILLS`, default 10).
 pub fn kill_rounds() -> usize {
-    std::env::var("QUEUELAKE_TAIL_KILLS")
+    env_count("QUEUELAKE_TAIL_KILLS", 10)
+}
+
+/// A count a test takes from the environment variable `name` (a bench
+/// script raises it), else `default`.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|k| k.parse().ok())
-        .unwrap_or(10)
+        .unwrap_or(default)
 }
 
 /// A two-worker tokio runtime for tests that drive the emulator.

@@ -347,10 +347,7 @@ fn expected_per_source(files: &[Vec<u8>]) -> Vec<[u64; 4]> {
 /// sum, payload bytes).
 #[test]
 fn kill_9_at_any_instant_with_rotations_loses_no_file() {
-    let kills: usize = std::env::var("QUEUELAKE_ROTATION_KILLS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(50);
+    let kills: usize = crate::support::env_count("QUEUELAKE_ROTATION_KILLS", 50);
     let mut rng = Rng(seed());
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
