@@ -20,7 +20,11 @@ cargo bench --workspace --bench report
 python3 bench/duckdb_convert.py target/bench/queue_log_30d
 
 # Crash safety at scale: 200 kill -9 during backfill, 50 during the tail,
-# 500 at any instant of a tail whose files rotate (also while down).
+# 500 at any instant of a tail whose files rotate (also while down), 100
+# while the AMI journal fills and rotates; then a crash after every step
+# of a commit, for `ingest` and for `serve`.
 QUEUELAKE_KILLS=200 QUEUELAKE_TAIL_KILLS=50 QUEUELAKE_ROTATION_KILLS=500 \
+  QUEUELAKE_JOURNAL_KILLS=100 \
   cargo test --release --workspace --test e2e kill_9 -- --nocapture
+cargo test --release --workspace --test e2e crash_points -- --nocapture
 bench/api_load.sh 20 64

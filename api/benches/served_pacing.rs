@@ -17,10 +17,12 @@
 //! answers, 2-second-rule drops, the worst rolling 30-day window (at
 //! every answer once it holds 300), talk occupancy, calls per staffed
 //! agent-hour; for the served loop also the calls pacing told while the
-//! floor was stale (from the cut until `serve` reports the link live
-//! again).
+//! floor was stale: in answers asked for and received between the instant
+//! the PBX had shut its sockets and the instant it had written the last
+//! list of `serve`'s resync (the PBX's truth, not what `serve` says).
+//! `serve`'s log of seed N stays in `$TMPDIR/queuelake-served-pacing-seedN.log`.
 //!
-//! `cargo bench -p queuelake --bench served_pacing [-- SEEDS DAYS SPEED LANES]`
+//! `cargo bench --workspace --bench served_pacing [-- SEEDS DAYS SPEED LANES]`
 //! (5 seeds, 3 days, 60×, 2 seeds at a time by default).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
@@ -102,9 +104,10 @@ fn request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(
     Ok((status, body.to_owned()))
 }
 
-/// `serve` on a free port; returns the child and its HTTP port.
-fn serve(dir: &Path, config: &Path) -> (Child, u16) {
-    let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+/// `serve` on a free port, its log in `log`; returns the child and its
+/// HTTP port.
+fn serve(dir: &Path, config: &Path, log: &Path) -> (Child, u16) {
+    let log = std::fs::File::create(log).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_queuelake"))
         .env("RUST_LOG", "warn")
         .args(["serve", "--data"])
@@ -191,7 +194,9 @@ fn run_served(seed: u64, days: u32, speed: f64) -> Served {
         ),
     )
     .unwrap();
-    let (mut child, port) = serve(dir.path(), &toml);
+    // Kept after the run, for a seed that needs explaining.
+    let log = std::env::temp_dir().join(format!("queuelake-served-pacing-seed{seed}.log"));
+    let (mut child, port) = serve(dir.path(), &toml, &log);
     let live_by = Instant::now() + Duration::from_secs(60);
     while link_state(port) != "live" {
         assert!(Instant::now() < live_by, "serve never went live");
@@ -257,16 +262,29 @@ fn run_served(seed: u64, days: u32, speed: f64) -> Served {
             && now >= at
         {
             cut_plan = None;
-            untrusted.store(true, Ordering::SeqCst);
             let cut_at = now;
+            // Untrusted from the instant the PBX has shut the sockets
+            // until it has written the resync's last list to serve: the
+            // PBX's truth, not what serve says about itself.
             let server = emulator.ami_server().unwrap();
-            rt.block_on(server.restart(Duration::from_secs_f64(length_s / speed)))
-                .unwrap();
+            let sessions = server.sessions();
+            let (closed, lists) = (sessions.closed_by_server(), sessions.channel_lists());
+            let told = rt.block_on(server.go_down());
+            let by = Instant::now() + Duration::from_secs(10);
+            while sessions.closed_by_server() < closed + told && Instant::now() < by {
+                std::thread::yield_now();
+            }
+            untrusted.store(true, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs_f64(length_s / speed));
+            rt.block_on(server.come_back()).unwrap();
             let by = Instant::now() + Duration::from_secs(60);
+            while sessions.channel_lists() == lists && Instant::now() < by {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            untrusted.store(false, Ordering::SeqCst);
             while link_state(port) != "live" && Instant::now() < by {
                 std::thread::sleep(Duration::from_millis(2));
             }
-            untrusted.store(false, Ordering::SeqCst);
             let back = emulator.core().sim.now();
             cuts.push((length_s, (back - cut_at) as f64 / 1000.0));
         }

@@ -288,6 +288,10 @@ pub struct AmiSection {
     /// shown in wrap-up, not free, for that long after a call.
     #[serde(default)]
     pub wrapup_seconds: std::collections::BTreeMap<String, f64>,
+    /// Rotate the AMI journal once it is larger than this many KiB
+    /// (default 262144: 256 MiB); it is also rotated each UTC midnight.
+    #[serde(default)]
+    pub journal_rotate_kib: Option<u64>,
 }
 
 /// `[ingest]`.

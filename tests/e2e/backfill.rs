@@ -120,7 +120,7 @@ fn malformed_lines_become_dead_letters_and_nothing_good_is_lost() {
     assert_eq!(rows[0][0], "J\u{fffd}r\u{fffd}me");
     let starts = sql(
         &lake,
-        "SELECT COUNT(*), MAX(payload) FROM queue_log WHERE event = 'QUEUESTART'",
+        "SELECT COUNT(*), MAX(data) FROM queue_log WHERE event = 'QUEUESTART'",
         &[],
     );
     assert_eq!(starts[0], [serde_json::json!(2), serde_json::json!("")]);

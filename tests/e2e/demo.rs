@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{bin, read_banner, request};
+use crate::support::{Reaped, bin, read_banner, request};
 
 /// The first `count` events of `GET /api/v1/live/stream`: (name, data).
 fn sse_events(port: u16, token: &str, count: usize) -> Vec<(String, String)> {
@@ -43,15 +43,17 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let spawned = Instant::now();
-    let mut child = bin()
-        .args(["demo", "--data", data.to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0"])
-        .args(["--history-weeks", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = Reaped(
+        bin()
+            .args(["demo", "--data", data.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--pg-listen", "127.0.0.1:0"])
+            .args(["--history-weeks", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let banner = read_banner(&mut stdout);
     let (port, printed) = (banner.port, banner.text);
     let token = banner.token.expect("the demo prints an admin token");
@@ -202,9 +204,9 @@ fn the_demo_serves_changing_live_state_and_stops_on_ctrl_c() {
 
     // Ctrl-C: everything stops, exit 0.
     let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status();
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(data.join("lake").join("queue_log").join("_log").is_dir());
 }

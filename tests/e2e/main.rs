@@ -8,6 +8,7 @@ mod ami_faults;
 mod ami_serve;
 mod backfill;
 mod clients;
+mod crash_points;
 mod dashboards;
 mod demo;
 mod emulator;

@@ -240,10 +240,24 @@ impl Server {
 /// A server left running by a failed test is killed, not orphaned.
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        reap(&mut self.child);
+    }
+}
+
+/// A child process that a failing test kills instead of orphaning.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        reap(&mut self.0);
+    }
+}
+
+/// Kills `child` if it still runs, and waits for it.
+fn reap(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

@@ -139,6 +139,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         queue_log: QueueLogInput::File(emulator.queue_log().clone()),
         ami: Some(AmiClientConfig::new(&ami.to_string(), "queuelake", &secret)),
         queue_wrapup,
+        journal_rotate_bytes: queuelake_ingest::ami::journal::ROTATE_BYTES,
         server: ServerSection {
             listen: args.listen,
             ..defaults.server

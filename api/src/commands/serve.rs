@@ -30,7 +30,7 @@ use queuelake_engine::schedules::ScheduleWriter;
 use queuelake_engine::session::LakeTables;
 use queuelake_ingest::ami::client::{self, AmiClientConfig};
 use queuelake_ingest::ami::feed::{JournalingSink, LiveFeed};
-use queuelake_ingest::ami::journal::Journal;
+use queuelake_ingest::ami::journal::{Journal, ROTATE_BYTES};
 use queuelake_ingest::queue_log::deadletter::DeadLetters;
 use queuelake_ingest::queue_log::postgres::{PostgresOptions, PostgresSource};
 use queuelake_ingest::queue_log::tail::{TailOptions, Tailer};
@@ -91,6 +91,8 @@ pub struct ServiceConfig {
     /// Wrap-up seconds per queue (`[ami] wrapup_seconds`; a campaign's
     /// `wrap_s` for its queue where that names none).
     pub queue_wrapup: std::collections::BTreeMap<String, f64>,
+    /// The AMI journal is rotated past this size (`[ami] journal_rotate_kib`).
+    pub journal_rotate_bytes: u64,
     /// HTTP address and request limits.
     pub server: ServerSection,
     /// The PostgreSQL-wire listener, if enabled.
@@ -164,6 +166,10 @@ impl ServiceConfig {
         if let Some(ami) = &from_file {
             queue_wrapup.extend(ami.wrapup_seconds.clone());
         }
+        let journal_rotate_bytes = from_file
+            .as_ref()
+            .and_then(|a| a.journal_rotate_kib)
+            .map_or(ROTATE_BYTES, |kib| kib.max(1) * 1024);
         let ami_args = args.ami;
         let address = ami_args
             .address
@@ -218,6 +224,7 @@ impl ServiceConfig {
             queue_log,
             ami,
             queue_wrapup,
+            journal_rotate_bytes,
             server,
             postgres_wire,
             query: args.kpi.query(&file.query),
@@ -449,7 +456,8 @@ impl Service {
                     feed.lock().state.set_queue_wrapup(queue, *seconds);
                 }
                 let journal_path = lake.root().join("journal").join("ami.jsonl");
-                let journal = Journal::open(&journal_path, &ami.address)?;
+                let journal = Journal::open(&journal_path, &ami.address)?
+                    .rotating_past(config.journal_rotate_bytes);
                 let tailer = Tailer::new(
                     journal_path,
                     ami_writer,

@@ -44,6 +44,10 @@ pub struct SourcePosition {
     pub path: String,
     /// Lines of this source committed so far.
     pub lines: u64,
+    /// Only on a tailed path's start marker (key `tail:<path>`): the wall
+    /// clock (Unix ms) at which queuelake first followed that path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followed_since_ms: Option<i64>,
 }
 
 /// One data file of a table.
@@ -300,6 +304,7 @@ mod tests {
                 tail_hash: 0,
                 path: "p".into(),
                 lines: 2,
+                followed_since_ms: None,
             },
         );
         s.apply(&c1);

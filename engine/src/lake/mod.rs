@@ -8,6 +8,7 @@
 //!   queue_log/date=2024-06-03/part-<seq>-<n>.parquet
 //! ```
 
+pub mod crash;
 pub mod lock;
 pub mod log;
 pub mod store;

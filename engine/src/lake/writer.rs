@@ -25,6 +25,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{EngineError, Result};
+use crate::lake::crash::{self, CommitStep};
 use crate::lake::log::{self, CHECKPOINT_EVERY, CommitRecord, DataFile, Snapshot, SourcePosition};
 use crate::lake::store::{LakeStore, PutKind};
 
@@ -130,6 +131,7 @@ impl TableWriter {
             ),
         ];
         let added = self.put_files(seq, files, meta).await?;
+        crash::reached(CommitStep::DataFilesWritten);
         let mut commit = CommitRecord::new(seq, "append", added, vec![]);
         commit.sources = sources;
         self.commit(commit.clone()).await?;
@@ -159,6 +161,7 @@ impl TableWriter {
             seq.to_string(),
         )];
         let added = self.put_files(seq, files, meta).await?;
+        crash::reached(CommitStep::DataFilesWritten);
         let removed = self
             .snapshot
             .files
@@ -247,6 +250,7 @@ impl TableWriter {
                 PutKind::CreateNew,
             )
             .await?;
+        crash::reached(CommitStep::CommitRecordWritten);
         self.snapshot.apply(&commit);
         if commit.seq.is_multiple_of(CHECKPOINT_EVERY) {
             let cp = serde_json::to_vec(&self.snapshot.to_checkpoint()).unwrap_or_default();
@@ -257,7 +261,9 @@ impl TableWriter {
                     PutKind::Overwrite,
                 )
                 .await?;
+            crash::reached(CommitStep::CheckpointWritten);
             log::prune_log(&self.store, &self.table).await?;
+            crash::reached(CommitStep::LogPruned);
         }
         Ok(())
     }
@@ -301,6 +307,7 @@ impl TableWriter {
                 seq.to_string(),
             )];
             let merged = self.put_files(seq, merged, meta).await?;
+            crash::reached(CommitStep::CompactFilesWritten);
             let removed = small.into_iter().map(|f| f.path).collect();
             self.commit(CommitRecord::new(seq, "compact", merged, removed))
                 .await?;
@@ -308,6 +315,7 @@ impl TableWriter {
         }
         if compacted {
             self.vacuum().await?;
+            crash::reached(CommitStep::Vacuumed);
         }
         Ok(())
     }
@@ -535,6 +543,7 @@ mod tests {
                 tail_hash: 0,
                 path: "t".into(),
                 lines: offset,
+                followed_since_ms: None,
             },
         )])
     }

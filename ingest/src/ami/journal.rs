@@ -34,7 +34,8 @@ use crate::queue_log::tail::TailFormat;
 /// `journal` of the header line.
 pub const JOURNAL_KIND: &str = "queuelake.ami";
 
-/// A journal is rotated once it is larger than this.
+/// A journal is rotated once it is larger than this, unless configured
+/// otherwise.
 pub const ROTATE_BYTES: u64 = 256 * 1024 * 1024;
 
 const DAY_US: i64 = 86_400_000_000;
@@ -81,6 +82,7 @@ pub struct Journal {
     file: BufWriter<File>,
     created_us: i64,
     bytes: u64,
+    rotate_bytes: u64,
 }
 
 impl Journal {
@@ -117,6 +119,7 @@ impl Journal {
             file: BufWriter::with_capacity(1 << 16, file),
             created_us: created_us.unwrap_or(0),
             bytes: complete,
+            rotate_bytes: ROTATE_BYTES,
         };
         if created_us.is_none() {
             if complete > 0 {
@@ -127,6 +130,13 @@ impl Journal {
             }
         }
         Ok(journal)
+    }
+
+    /// Rotates once the file is larger than `bytes` (default
+    /// [`ROTATE_BYTES`]).
+    pub fn rotating_past(mut self, bytes: u64) -> Self {
+        self.rotate_bytes = bytes;
+        self
     }
 
     /// The journal's path.
@@ -200,7 +210,7 @@ impl Journal {
 
     fn rotate_if_due(&mut self, now_us: i64) -> Result<()> {
         let new_day = now_us.div_euclid(DAY_US) != self.created_us.div_euclid(DAY_US);
-        if new_day || self.bytes >= ROTATE_BYTES {
+        if new_day || self.bytes >= self.rotate_bytes {
             self.rotate(now_us)?;
         }
         Ok(())

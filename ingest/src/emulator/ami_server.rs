@@ -56,6 +56,8 @@ enum Outgoing {
 pub struct Sessions {
     inner: Arc<Mutex<Vec<mpsc::Sender<Outgoing>>>>,
     dropped_slow: Arc<AtomicU64>,
+    closed_by_server: Arc<AtomicU64>,
+    channel_lists: Arc<AtomicU64>,
 }
 
 impl Sessions {
@@ -86,16 +88,32 @@ impl Sessions {
         );
     }
 
-    fn send_all(&self, make: impl Fn() -> Outgoing) {
+    /// Hands `make()` to every session; returns how many there were.
+    fn send_all(&self, make: impl Fn() -> Outgoing) -> u64 {
         let mut list = self.list();
+        let mut sent = 0;
         for tx in list.drain(..) {
-            let _ = tx.try_send(make());
+            sent += u64::from(tx.try_send(make()).is_ok());
         }
+        sent
     }
 
     /// Sessions dropped for reading too slowly.
     pub fn dropped_slow(&self) -> u64 {
         self.dropped_slow.load(Ordering::Relaxed)
+    }
+
+    /// Sessions whose socket the server has shut down when told to close
+    /// ([`AmiServer::go_down`], a restart, a slow reader).
+    pub fn closed_by_server(&self) -> u64 {
+        self.closed_by_server.load(Ordering::SeqCst)
+    }
+
+    /// `CoreShowChannels` lists written out to their `…Complete` event: a
+    /// client's resync (QueueStatus, then CoreShowChannels) has all the
+    /// PBX's state once this grows.
+    pub fn channel_lists(&self) -> u64 {
+        self.channel_lists.load(Ordering::SeqCst)
     }
 }
 
@@ -181,12 +199,23 @@ impl AmiServer {
     /// the same port, as when Asterisk restarts (the simulated calls go
     /// on; a client must resync its state).
     pub async fn restart(&mut self, down_for: std::time::Duration) -> Result<()> {
+        self.go_down().await;
+        tokio::time::sleep(down_for).await;
+        self.come_back().await
+    }
+
+    /// Stops listening and tells every session to close; returns how many
+    /// were told (see [`Sessions::closed_by_server`] for when they have).
+    pub async fn go_down(&mut self) -> u64 {
         if let Some(accept) = self.accept.take() {
             accept.abort();
             let _ = accept.await;
         }
-        self.sessions.send_all(|| Outgoing::Close);
-        tokio::time::sleep(down_for).await;
+        self.sessions.send_all(|| Outgoing::Close)
+    }
+
+    /// Listens again on the same port after [`AmiServer::go_down`].
+    pub async fn come_back(&mut self) -> Result<()> {
         self.listen().await
     }
 
@@ -296,6 +325,9 @@ impl Session {
                         if writer.write_all(&bytes).await.is_err() {
                             return;
                         }
+                        if replies.last().and_then(|m| m.get("Event")) == Some("CoreShowChannelsComplete") {
+                            self.sessions.channel_lists.fetch_add(1, Ordering::SeqCst);
+                        }
                         match after {
                             After::Continue => {}
                             After::Subscribe => {
@@ -324,6 +356,7 @@ impl Session {
                     }
                     Some(Outgoing::Close) | None => {
                         let _ = writer.shutdown().await;
+                        self.sessions.closed_by_server.fetch_add(1, Ordering::SeqCst);
                         return;
                     }
                 }

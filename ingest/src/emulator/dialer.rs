@@ -60,8 +60,8 @@ pub struct DialerStats {
     pub held: std::collections::BTreeMap<String, u64>,
     /// Calls told while an answer held (must stay 0).
     pub told_while_held: u64,
-    /// Calls told while [`DialerConfig::floor_untrusted`] was set (must
-    /// stay 0).
+    /// Calls told in answers asked for and received while
+    /// [`DialerConfig::floor_untrusted`] was set (must stay 0).
     pub told_while_untrusted: u64,
     /// Polls that failed (no answer, not 200, unreadable).
     pub failed_polls: u64,
@@ -94,6 +94,15 @@ pub async fn run(
         if *stop.borrow() {
             return Ok(());
         }
+        let untrusted_now = || {
+            config
+                .floor_untrusted
+                .as_ref()
+                .is_some_and(|flag| flag.load(Ordering::SeqCst))
+        };
+        // Untrusted both when asked and when answered: the answer was
+        // decided while the floor could not be known.
+        let untrusted_when_asked = untrusted_now();
         let answer = match pacing(&config).await {
             Ok(answer) => answer,
             Err(e) => {
@@ -103,10 +112,7 @@ pub async fn run(
             }
         };
         let calls = answer.calls.min(config.max_per_poll);
-        let untrusted = config
-            .floor_untrusted
-            .as_ref()
-            .is_some_and(|flag| flag.load(Ordering::SeqCst));
+        let untrusted = untrusted_when_asked && untrusted_now();
         {
             let mut s = stats_of(&stats);
             if untrusted {

@@ -118,6 +118,13 @@ pub fn order_files(files: &[PathBuf]) -> Vec<PathBuf> {
 /// Rows parsed per batch handed to the encoder.
 const BATCH_ROWS: usize = 64 * 1024;
 
+/// Bytes read at a time: commits are decided per read, so a small
+/// `commit_rows` reads less at a time (about 64 bytes a line) to commit
+/// about that often; 1 MiB at most.
+fn read_size(commit_rows: usize) -> usize {
+    commit_rows.saturating_mul(64).clamp(4 * 1024, 1 << 20)
+}
+
 /// One unit of work for the committer.
 struct Chunk {
     batch: RecordBatch,
@@ -294,7 +301,7 @@ impl FileJob {
         let mut builder = QueueLogBuilder::with_capacity(BATCH_ROWS);
         let path_text = path.display().to_string();
         let mut stats = LineStats::default();
-        let mut chunk = vec![0u8; 1 << 20];
+        let mut chunk = vec![0u8; read_size(self.commit_rows)];
         let mut sent_up_to = start;
         let mut rows_since_commit = 0;
         loop {
@@ -344,6 +351,7 @@ impl FileJob {
                         tail_hash: framer.tail_hash(),
                         path: path_text.clone(),
                         lines: lines_before,
+                        followed_since_ms: None,
                     };
                     (self.source.clone(), position)
                 });

@@ -359,6 +359,7 @@ impl PostgresSource {
             tail_hash: 0,
             path: self.label.clone(),
             lines: self.lines,
+            followed_since_ms: None,
         };
         let positions = BTreeMap::from([(self.source_id.clone(), position)]);
         self.writer.append(batches, positions).await?;

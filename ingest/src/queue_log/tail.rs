@@ -27,10 +27,14 @@
 //! `flush_interval` or `flush_rows`, and at shutdown. A crash loses only
 //! memory: the restart resumes at the committed positions. A source is
 //! known from its first byte: the first time a file is opened its identity
-//! is committed at offset 0 before any of its lines is served. At start-up,
-//! rotated siblings whose identity the lake knows are finished first, so a
-//! rotation that happened while queuelake was down (once, twice, with
-//! compression) loses nothing, however short the last run was.
+//! is committed at offset 0 before any of its lines is served, and a path's
+//! first start commits a marker with the time it began to be followed. At
+//! start-up, rotated siblings are finished first: those whose identity the
+//! lake knows, and those it has never seen but that were modified since the
+//! path has been followed (a file created and rotated away while queuelake
+//! was down). So a rotation while down (once, twice, with compression)
+//! loses nothing, however short the last run was; unknown siblings older
+//! than the first start are history, left to `ingest`.
 //!
 //! copytruncate rotation can lose lines whatever a reader does (those
 //! written between the copy and the truncate); rename rotation, which
@@ -44,7 +48,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arrow::array::RecordBatch;
 use notify::Watcher;
@@ -111,6 +115,10 @@ impl TailFormat {
 fn queue_log_rows() -> Box<dyn LineRows> {
     Box::<QueueLogBuilder>::default()
 }
+
+/// A sibling modified this little before the path's first start still
+/// counts as written since (a rotation racing that start).
+const FIRST_START_SLACK: Duration = Duration::from_secs(2);
 
 /// The file being followed.
 struct Followed {
@@ -205,7 +213,8 @@ impl Tailer {
                 None
             }
         };
-        self.finish_rotated_siblings()?;
+        let since = self.followed_since()?;
+        self.finish_rotated_siblings(since)?;
         loop {
             self.poll_once()?;
             self.maybe_flush()?;
@@ -345,6 +354,7 @@ impl Tailer {
                 tail_hash: identity::tail_hash(&[]),
                 path: self.path.display().to_string(),
                 lines: 0,
+                followed_since_ms: None,
             },
         );
         self.oldest_uncommitted.get_or_insert_with(Instant::now);
@@ -353,11 +363,45 @@ impl Tailer {
         Ok(())
     }
 
+    /// Since when (wall clock) this path has been followed: the start
+    /// marker the lake holds for it, or — at its first start — now,
+    /// committed before anything is read.
+    fn followed_since(&mut self) -> Result<SystemTime> {
+        let path = std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone());
+        let key = format!("tail:{}", path.display());
+        if let Some(ms) = self.writer.position(&key).and_then(|p| p.followed_since_ms) {
+            return Ok(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64));
+        }
+        let now = SystemTime::now();
+        let ms = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        self.positions.insert(
+            key,
+            SourcePosition {
+                offset: 0,
+                tail_hash: 0,
+                path: path.display().to_string(),
+                lines: 0,
+                followed_since_ms: Some(ms),
+            },
+        );
+        self.oldest_uncommitted.get_or_insert_with(Instant::now);
+        self.flush()?;
+        tracing::info!(path = %path.display(), "first start on this path: its later rotations are ours to read");
+        Ok(now)
+    }
+
     /// Finishes every sibling of the live file (`queue_log.1`,
-    /// `queue_log-20240603`, `.gz`, …) that the lake knows and has not read
-    /// to its end: the rotation happened while queuelake was not running.
-    fn finish_rotated_siblings(&mut self) -> Result<()> {
+    /// `queue_log-20240603`, `.gz`, …) that rotated while queuelake was not
+    /// running: the ones the lake knows and has not read to their end, and
+    /// the ones it has never seen but that were written since the path has
+    /// been followed (`since`) — a file created and rotated away while
+    /// queuelake was down, or whose first line was not complete when it
+    /// last looked. Older unknown siblings are history, left to `ingest`.
+    fn finish_rotated_siblings(&mut self, since: SystemTime) -> Result<()> {
         let live_id = identity::identify(&self.path).ok().flatten();
+        let history_before = since.checked_sub(FIRST_START_SLACK).unwrap_or(UNIX_EPOCH);
         let mut pending: Vec<(Option<i64>, PathBuf)> = Vec::new();
         for sibling in siblings(&self.path) {
             let Some(first) = identity::first_line(&sibling).ok().flatten() else {
@@ -365,7 +409,10 @@ impl Tailer {
             };
             let id = identity::source_id(&first);
             let known = self.writer.position(&id).is_some();
-            if Some(&id) == live_id.as_ref() || !(known || self.format.owned) {
+            let written_since = std::fs::metadata(&sibling)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= history_before);
+            if Some(&id) == live_id.as_ref() || !(known || written_since || self.format.owned) {
                 continue;
             }
             pending.push((identity::first_epoch(&first), sibling));
@@ -454,6 +501,7 @@ impl Tailer {
             tail_hash: framer.tail_hash(),
             path: path_text,
             lines,
+            followed_since_ms: None,
         };
         self.take(Some((builder.finish_rows(), id, position, stats)));
         Ok(())
@@ -608,6 +656,7 @@ fn frame_into_batch(
         tail_hash: cur.framer.tail_hash(),
         path: path_text,
         lines: cur.lines,
+        followed_since_ms: None,
     };
     Ok(Some((builder.finish_rows(), id, position, stats)))
 }

@@ -518,7 +518,9 @@ impl Simulation {
         } else {
             (DIAL_TIMEOUT, DialOutcome::Failed(DialFailure::NoAnswer))
         };
-        if delay > RINGBACK_AFTER {
+        // A busy line answers the INVITE with 486 before any ringback.
+        let busy = matches!(outcome, DialOutcome::Failed(DialFailure::Busy));
+        if delay > RINGBACK_AFTER && !busy {
             self.schedule(self.now + RINGBACK_AFTER, Due::DialRinging(call));
         }
         self.schedule(self.now + delay, Due::DialOutcome { call, outcome });
