@@ -346,8 +346,8 @@ pub struct Service {
     _lock: WriterLock,
 }
 
-/// Seconds a report job in progress gets to finish at shutdown (then it
-/// is cut; its next worker runs it again).
+/// How long report jobs in progress get to finish at shutdown (then they
+/// are cut; a worker runs them again).
 const REPORT_GRACE: Duration = Duration::from_secs(3);
 
 impl Service {
@@ -630,11 +630,15 @@ impl Service {
         }
         pacing.abort();
         shutdown_deadline::stage("the report workers");
+        // A job in progress gets a grace to finish; idle workers (whose
+        // polling does not end by itself at once) are simply stopped.
+        let grace_ends = tokio::time::Instant::now() + REPORT_GRACE;
+        while reports.jobs_in_progress() > 0 && tokio::time::Instant::now() < grace_ends {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         for task in report_tasks {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(REPORT_GRACE, task).await.is_err() {
-                abort.abort();
-            }
+            task.abort();
+            let _ = task.await;
         }
         shutdown_deadline::stage("the job store");
         reports.close().await;

@@ -14,6 +14,7 @@
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apalis::layers::retry::RetryPolicy;
@@ -74,6 +75,25 @@ pub struct Reports {
     mailer: Mailer,
     jobs: JobsSection,
     worker_id: String,
+    /// Jobs this process's workers are running now.
+    in_progress: AtomicUsize,
+}
+
+/// Counts a job in progress for as long as it lives (a job cut short
+/// by shutdown is dropped, and uncounted, too).
+struct InProgress<'a>(&'a AtomicUsize);
+
+impl<'a> InProgress<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InProgress(count)
+    }
+}
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A process-unique worker id: host, process id and a random suffix.
@@ -110,7 +130,14 @@ impl Reports {
             mailer,
             jobs,
             worker_id: worker_id(),
+            in_progress: AtomicUsize::new(0),
         })
+    }
+
+    /// Jobs this process's workers are running now (shutdown waits a
+    /// little for them, and for nothing when there are none).
+    pub fn jobs_in_progress(&self) -> usize {
+        self.in_progress.load(Ordering::SeqCst)
     }
 
     /// The definitions, in order of name.
@@ -296,6 +323,7 @@ async fn worker_task(
     let service = &context.service;
     tracing::info!(job = %job_id, report = %job.report, period = %job.window.label, "report job started");
     let started = Instant::now();
+    let _counted = InProgress::start(&service.in_progress);
     let result = service.run(&job_id, &job).await;
     let outcome = if result.is_ok() { "ok" } else { "failed" };
     metrics::counter!("queuelake_jobs_total", "job" => "report", "outcome" => outcome).increment(1);
