@@ -476,4 +476,8 @@ fn kill_9_at_any_instant_with_rotations_loses_no_file() {
         .collect();
     got.sort();
     assert_eq!(got, expected_per_source(&files), "{killed} kills");
+    eprintln!(
+        "rotation kill loop: {killed} kills, {} files, {total} lines, 0 lost, 0 repeated",
+        files.len()
+    );
 }
