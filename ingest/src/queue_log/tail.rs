@@ -347,20 +347,23 @@ impl Tailer {
     /// the siblings by identity and finishes it, so no line depends on the
     /// process living until its next commit.
     fn register(&mut self, id: &str) -> Result<()> {
-        self.positions.insert(
-            id.to_owned(),
-            SourcePosition {
-                offset: 0,
-                tail_hash: identity::tail_hash(&[]),
-                path: self.path.display().to_string(),
-                lines: 0,
-                followed_since_ms: None,
-            },
-        );
-        self.oldest_uncommitted.get_or_insert_with(Instant::now);
-        self.flush()?;
+        let position = SourcePosition {
+            offset: 0,
+            tail_hash: identity::tail_hash(&[]),
+            path: self.path.display().to_string(),
+            lines: 0,
+            followed_since_ms: None,
+        };
+        self.commit_now(id.to_owned(), position)?;
         tracing::info!(path = %self.path.display(), source = %id, "new source registered in the lake");
         Ok(())
+    }
+
+    /// Commits `position` under `key` now, with whatever rows are held.
+    fn commit_now(&mut self, key: String, position: SourcePosition) -> Result<()> {
+        self.positions.insert(key, position);
+        self.oldest_uncommitted.get_or_insert_with(Instant::now);
+        self.flush()
     }
 
     /// Since when (wall clock) this path has been followed: the start
@@ -376,18 +379,14 @@ impl Tailer {
         let ms = now
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        self.positions.insert(
-            key,
-            SourcePosition {
-                offset: 0,
-                tail_hash: 0,
-                path: path.display().to_string(),
-                lines: 0,
-                followed_since_ms: Some(ms),
-            },
-        );
-        self.oldest_uncommitted.get_or_insert_with(Instant::now);
-        self.flush()?;
+        let marker = SourcePosition {
+            offset: 0,
+            tail_hash: 0,
+            path: path.display().to_string(),
+            lines: 0,
+            followed_since_ms: Some(ms),
+        };
+        self.commit_now(key, marker)?;
         tracing::info!(path = %path.display(), "first start on this path: its later rotations are ours to read");
         Ok(now)
     }
