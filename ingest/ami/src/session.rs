@@ -34,6 +34,10 @@ pub enum AuthKind {
     Md5,
 }
 
+/// How many reply timeouts an action may wait while other frames keep
+/// arriving (a reply behind a long burst of events).
+const REPLY_PATIENCE: u32 = 4;
+
 /// Settings of a session.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -45,7 +49,8 @@ pub struct SessionConfig {
     pub auth: AuthKind,
     /// Idle time after which a `Ping` is sent.
     pub ping_every: Duration,
-    /// How long a `Ping` (or any action) may go unanswered.
+    /// How long a `Ping` (or any action) may go unanswered on a quiet
+    /// link (four times as long while events keep arriving).
     pub reply_timeout: Duration,
     /// First reconnect delay; doubles per failed attempt.
     pub backoff_first: Duration,
@@ -274,10 +279,16 @@ impl Session {
         if matches!(self.state, State::Disconnected | State::Refused(_)) {
             return out;
         }
-        let late = self
-            .pending
-            .values()
-            .find(|(_, sent)| now.saturating_duration_since(*sent) > self.config.reply_timeout);
+        // A reply queues behind the events sent before it (a burst of
+        // 100 000 takes a while to read): while frames keep arriving the
+        // link is alive, and an action is late only once the link has also
+        // been quiet for the timeout — or it has waited four times as long.
+        let timeout = self.config.reply_timeout;
+        let quiet = now.saturating_duration_since(self.last_heard) > timeout;
+        let late = self.pending.values().find(|(_, sent)| {
+            let waited = now.saturating_duration_since(*sent);
+            waited > timeout && (quiet || waited > timeout.saturating_mul(REPLY_PATIENCE))
+        });
         if let Some((kind, _)) = late {
             let what = match kind {
                 Pending::Ping => "Ping",
@@ -626,6 +637,29 @@ mod tests {
         assert_eq!(
             out,
             [Output::Close(Disconnect::ReplyTimeout("Ping".into()))]
+        );
+    }
+
+    #[test]
+    fn a_reply_behind_a_stream_of_events_may_be_late_but_not_forever() {
+        let (mut s, now) = logged_in(AuthKind::Plain);
+        s.pending
+            .retain(|_, (k, _)| !matches!(k, Pending::QueueStatus(_) | Pending::Ping));
+        let later = now + Duration::from_secs(11);
+        assert_eq!(sent(&s.tick(later))[0].get("Action"), Some("Ping"));
+        let event = || msg(&[("Event", "UserEvent"), ("UserEvent", "Burst")]);
+        // Events every second: the Ping's reply (5 s timeout) may wait.
+        for second in 1..20 {
+            let at = later + Duration::from_secs(second);
+            s.frame(event(), at);
+            assert!(s.tick(at).is_empty(), "closed after {second} s of events");
+        }
+        let at = later + Duration::from_secs(21);
+        s.frame(event(), at);
+        assert_eq!(
+            s.tick(at),
+            [Output::Close(Disconnect::ReplyTimeout("Ping".into()))],
+            "four timeouts is the most a reply may wait"
         );
     }
 
