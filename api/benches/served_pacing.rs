@@ -27,10 +27,7 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -42,12 +39,14 @@ use queuelake_scheduler::pacing::evaluation::{EvaluationConfig, Profile, evaluat
 use queuelake_scheduler::pacing::pacers::{AdaptivePacer, ProgressivePacer, QueuelakePacer};
 use queuelake_scheduler::pacing::scorecard::{Score, Scorecard, WindowRule};
 use queuelake_scheduler::sim::{CampaignId, Millis, QueueId, Rng};
-use sha2::{Digest, Sha256};
+
+#[path = "shared/served.rs"]
+mod served;
+use served::{ADMIN, digest, link_state, request, serve};
 
 const HOUR: Millis = 3_600_000;
 const DAY: Millis = 86_400_000;
 const TARGET: f64 = 0.03;
-const ADMIN: &str = "served-bench-admin-token";
 const DIALER: &str = "served-bench-dialer-token";
 
 /// What one served run did.
@@ -73,72 +72,6 @@ fn world(seed: u64, days: u32) -> EvaluationConfig {
         wrap_s: 15,
         profile: Profile::Swinging,
         amd_ms: (1_500, 3_000),
-    }
-}
-
-fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// One HTTP/1.1 request with the admin token; (status, body).
-fn request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {ADMIN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text)?;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.to_owned()))
-}
-
-/// `serve` on a free port, its log in `log`; returns the child and its
-/// HTTP port.
-fn serve(dir: &Path, config: &Path, log: &Path) -> (Child, u16) {
-    let log = std::fs::File::create(log).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_queuelake"))
-        .env("RUST_LOG", "warn")
-        .args(["serve", "--data"])
-        .arg(dir.join("lake"))
-        .args(["--listen", "127.0.0.1:0", "--no-pg", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let port = loop {
-        line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "serve ended");
-        if let Some(address) = line.trim().strip_prefix("listening on http://") {
-            break address.rsplit(':').next().unwrap().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    (child, port)
-}
-
-/// The AMI link's state as `serve` reports it.
-fn link_state(port: u16) -> String {
-    match request(port, "GET", "/api/v1/live/campaigns", "") {
-        Ok((200, body)) => serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["ami"]["state"].as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        _ => String::new(),
     }
 }
 
@@ -196,7 +129,7 @@ fn run_served(seed: u64, days: u32, speed: f64) -> Served {
     .unwrap();
     // Kept after the run, for a seed that needs explaining.
     let log = std::env::temp_dir().join(format!("queuelake-served-pacing-seed{seed}.log"));
-    let (mut child, port) = serve(dir.path(), &toml, &log);
+    let (child, port) = serve(dir.path(), &toml, &log);
     let live_by = Instant::now() + Duration::from_secs(60);
     while link_state(port) != "live" {
         assert!(Instant::now() < live_by, "serve never went live");
@@ -299,10 +232,7 @@ fn run_served(seed: u64, days: u32, speed: f64) -> Served {
     // Let the tail catch up before asking serve for its own counts.
     std::thread::sleep(Duration::from_secs(3));
     let counts = served_counts(port);
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    served::stop(child);
     Served {
         score: card.score(),
         told: stats.told,
