@@ -59,11 +59,16 @@ fn lines_in(path: &Path) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn config(dir: &Path, queue_log: &Path, ami: Option<std::net::SocketAddr>) -> std::path::PathBuf {
+fn config(
+    dir: &Path,
+    name: &str,
+    queue_log: &Path,
+    ami: Option<std::net::SocketAddr>,
+) -> std::path::PathBuf {
     let ami = ami.map_or(String::new(), |a| {
         format!("[ami]\naddress = \"{a}\"\nuser = \"ql\"\nsecret = \"pw\"\n")
     });
-    let path = dir.join(format!("queuelake-{}.toml", ami.len()));
+    let path = dir.join(format!("queuelake-{name}.toml"));
     std::fs::write(
         &path,
         format!(
@@ -143,7 +148,7 @@ fn main() {
     println!("| run | CPU | per 1 000 events |");
     println!("| --- | ---: | ---: |");
 
-    let plain = config(dir.path(), &queue_log, None);
+    let plain = config(dir.path(), "tail", &queue_log, None);
     let (share, _, _, child) = sample(dir.path(), &plain, "tail", false, seconds, |_| {});
     served::stop(child);
     println!(
@@ -151,7 +156,7 @@ fn main() {
         share * 100.0
     );
 
-    let linked = config(dir.path(), &queue_log, Some(ami));
+    let linked = config(dir.path(), "ami", &queue_log, Some(ami));
     let (share, _, _, child) = sample(dir.path(), &linked, "ami", true, seconds, |_| {});
     served::stop(child);
     println!(
